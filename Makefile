@@ -1,0 +1,41 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# damon_autotune, an out-of-tree Rust module.
+#
+#   make                 build damon_autotune.ko against $(KDIR)
+#   make modules_install / clean
+#   make setup           install the toolchain, packages and kernel source
+#   make kernel          prepare and build the test kernel (cached)
+#   make run             the demo: boot a VM, load the module, show it working
+#   make test            every test: host, build checks, KUnit and integration in QEMU
+#
+# KDIR defaults to the project's cached test kernel build (tools/kernel/);
+# point it at any 6.12 kernel build that carries kernel/0001-*.patch.
+
+RUST_VERSION := $(shell . ./tools/versions.sh && echo $$RUST_VERSION)
+export RUSTUP_TOOLCHAIN := $(RUST_VERSION)
+LLVM ?= -19
+KDIR ?= $(shell tools/kernel/prepare.sh --dir test)
+export KDIR
+
+default: modules
+
+modules modules_install clean:
+	@test -f $(KDIR)/Module.symvers || { echo "no kernel build in $(KDIR): run 'make kernel' or set KDIR" >&2; exit 1; }
+	@grep -q 'damon_new_ctx' $(KDIR)/Module.symvers || { \
+		echo "$(KDIR) does not export DAMON's API: apply kernel/0001-*.patch to that kernel" >&2; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=$(LLVM) $@
+
+setup:
+	tools/setup.sh
+
+kernel: setup
+	tools/kernel/prepare.sh test
+
+run: kernel
+	tools/run.sh
+
+test: kernel
+	tools/test.sh
+
+.PHONY: default modules modules_install clean setup kernel run test

@@ -1,0 +1,534 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Typed module parameters for a 6.12 kernel, whose `module!` has no
+//! `params:`.
+//!
+//! [`module_params!`] declares every parameter in one place: its type,
+//! default, permissions, description, and optionally a `check` (refuses a
+//! value on its own) and a `hook` (a side effect that may refuse the write,
+//! e.g. starting the kdamond when `enabled` is set). For each parameter it
+//! emits a [`Param`] static holding the value, a `struct kernel_param` in the
+//! `__param` section, and the `parmtype`/`parm` entries of `.modinfo`, which
+//! is exactly what the C `module_param()` macros emit. The values are set at
+//! `insmod`/`modprobe` time, from the kernel command line when built in, and
+//! through `/sys/module/damon_autotune/parameters/`.
+//!
+//! A write that does not parse, fails its `check` or whose `hook` fails
+//! returns an error (`-EINVAL` unless the hook says otherwise) and the old
+//! value stays. Values live in atomics, so the kdamond's callbacks read them
+//! without data races and without locks. The kernel serialises writers with
+//! the module's parameter lock (`kernel_param_lock()`), which the module can
+//! also take ([`lock`]) to guard state that hooks share with it
+//! ([`Locked`]).
+
+pub mod parse;
+
+use core::{
+    cell::UnsafeCell,
+    fmt::{self, Write},
+    marker::PhantomData,
+    sync::atomic::{AtomicU64, Ordering},
+};
+use kernel::{bindings, ffi, prelude::*};
+
+/// A type a parameter can have.
+pub trait ParamValue: Copy + Send + Sync + 'static {
+    /// The type name `modinfo` shows (`bool`, `int`, `uint`, `ulong`,
+    /// `charp`).
+    const TYPE_NAME: &'static str;
+
+    /// Whether a bare name, with no `=value`, sets the parameter (`bool`).
+    const NOARG: bool = false;
+
+    /// Parses a value written to the parameter; `None` if it does not parse.
+    fn parse(s: &[u8]) -> Option<Self>;
+
+    /// Writes the value the way sysfs shows it.
+    fn show(&self, f: &mut dyn Write) -> fmt::Result;
+}
+
+impl ParamValue for bool {
+    const TYPE_NAME: &'static str = "bool";
+    const NOARG: bool = true;
+    fn parse(s: &[u8]) -> Option<Self> {
+        parse::parse_bool(s)
+    }
+    fn show(&self, f: &mut dyn Write) -> fmt::Result {
+        f.write_char(if *self { 'Y' } else { 'N' })
+    }
+}
+
+impl ParamValue for i32 {
+    const TYPE_NAME: &'static str = "int";
+    fn parse(s: &[u8]) -> Option<Self> {
+        parse::parse_signed(s, i32::MIN.into(), i32::MAX.into()).and_then(|v| v.try_into().ok())
+    }
+    fn show(&self, f: &mut dyn Write) -> fmt::Result {
+        write!(f, "{}", self)
+    }
+}
+
+impl ParamValue for u32 {
+    const TYPE_NAME: &'static str = "uint";
+    fn parse(s: &[u8]) -> Option<Self> {
+        parse::parse_unsigned(s, u32::MAX.into()).and_then(|v| v.try_into().ok())
+    }
+    fn show(&self, f: &mut dyn Write) -> fmt::Result {
+        write!(f, "{}", self)
+    }
+}
+
+impl ParamValue for u64 {
+    const TYPE_NAME: &'static str = "ulong";
+    fn parse(s: &[u8]) -> Option<Self> {
+        parse::parse_unsigned(s, u64::MAX)
+    }
+    fn show(&self, f: &mut dyn Write) -> fmt::Result {
+        write!(f, "{}", self)
+    }
+}
+
+/// Declares a fieldless enum whose values are written and shown as strings,
+/// for use as a parameter type (`modinfo` type `charp`).
+#[macro_export]
+macro_rules! param_enum {
+    ($(#[$meta:meta])* $vis:vis enum $name:ident {
+        $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)?
+    }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        #[repr(u8)]
+        $vis enum $name { $($(#[$vmeta])* $variant),+ }
+
+        impl $name {
+            const ALL: &'static [$name] = &[$($name::$variant),+];
+            const NAMES: &'static [&'static str] = &[$($text),+];
+
+            /// The name users write and read.
+            pub fn name(self) -> &'static str {
+                Self::NAMES[self as usize]
+            }
+        }
+
+        impl $crate::params::ParamValue for $name {
+            const TYPE_NAME: &'static str = "charp";
+            fn parse(s: &[u8]) -> Option<Self> {
+                $crate::params::parse::parse_choice(s, Self::NAMES).map(|i| Self::ALL[i])
+            }
+            fn show(&self, f: &mut dyn core::fmt::Write) -> core::fmt::Result {
+                f.write_str(self.name())
+            }
+        }
+    };
+}
+
+/// Proof that the module's parameter lock is held.
+///
+/// # Invariants
+///
+/// A `ParamLock` exists only while the current thread holds the module's
+/// parameter lock (`kernel_param_lock(THIS_MODULE)`, or the global parameter
+/// lock when built in), and at most one is reachable at a time.
+pub struct ParamLock {
+    _not_send: PhantomData<*mut ()>,
+}
+
+/// Holds the module's parameter lock until dropped.
+pub struct ParamGuard(ParamLock);
+
+/// Takes the module's parameter lock: no parameter write runs until the
+/// guard is dropped. Must not be called from a parameter hook (the lock is
+/// already held there) nor from a kdamond callback (a writer may be waiting
+/// for the kdamond to stop).
+pub fn lock() -> ParamGuard {
+    // SAFETY: `THIS_MODULE` is this module, or null (built in) for the
+    // global parameter lock; both are valid arguments.
+    unsafe { bindings::kernel_param_lock(THIS_MODULE) };
+    // INVARIANT: the lock was just taken, and is released in `drop`.
+    ParamGuard(ParamLock {
+        _not_send: PhantomData,
+    })
+}
+
+impl Drop for ParamGuard {
+    fn drop(&mut self) {
+        // SAFETY: the lock was taken in `lock()`.
+        unsafe { bindings::kernel_param_unlock(THIS_MODULE) };
+    }
+}
+
+impl core::ops::Deref for ParamGuard {
+    type Target = ParamLock;
+    fn deref(&self) -> &ParamLock {
+        &self.0
+    }
+}
+
+impl core::ops::DerefMut for ParamGuard {
+    fn deref_mut(&mut self) -> &mut ParamLock {
+        &mut self.0
+    }
+}
+
+/// State shared between parameter hooks and the module, guarded by the
+/// parameter lock.
+pub struct Locked<T>(UnsafeCell<T>);
+
+// SAFETY: the contents are only reached through `get`, which requires the
+// parameter lock (a `&mut ParamLock`), so at most one thread at a time has
+// access; `T: Send` makes handing it between threads sound.
+unsafe impl<T: Send> Sync for Locked<T> {}
+
+impl<T> Locked<T> {
+    /// Creates the state.
+    pub const fn new(value: T) -> Self {
+        Self(UnsafeCell::new(value))
+    }
+
+    /// Accesses the state; the lock stays borrowed while the reference lives.
+    pub fn get<'a>(&'a self, _lock: &'a mut ParamLock) -> &'a mut T {
+        // SAFETY: by the invariant of `ParamLock` the parameter lock is held
+        // and the exclusive borrow of the only token makes this the only
+        // reference to the contents.
+        unsafe { &mut *self.0.get() }
+    }
+}
+
+/// Refuses a value on its own; returns the error to give the writer.
+pub type Check<T> = fn(T) -> Result;
+/// A side effect of a write, run under the parameter lock before the value
+/// is stored; an error refuses the write.
+pub type Hook<T> = fn(&mut ParamLock, T) -> Result;
+
+/// A module parameter's value and behaviour. Declared by [`module_params!`].
+pub struct Param<T: ParamValue> {
+    bits: AtomicU64,
+    writable: bool,
+    check: Option<Check<T>>,
+    hook: Option<Hook<T>>,
+    _type: PhantomData<T>,
+}
+
+/// The bytes of a value of up to 8 bytes, as a `u64`.
+union Bits<T: Copy> {
+    value: T,
+    bits: u64,
+}
+
+impl<T: ParamValue> Param<T> {
+    /// Creates a parameter. `writable` is false for read-only statistics,
+    /// which only the module sets (through [`Param::set`]).
+    pub const fn new(
+        default: T,
+        writable: bool,
+        check: Option<Check<T>>,
+        hook: Option<Hook<T>>,
+    ) -> Self {
+        assert!(core::mem::size_of::<T>() <= 8);
+        let mut b = Bits { bits: 0 };
+        b.value = default;
+        Self {
+            // SAFETY: all 8 bytes of `b` were initialised by `bits: 0`, and
+            // `value` overwrote some of them with a valid `T`.
+            bits: AtomicU64::new(unsafe { b.bits }),
+            writable,
+            check,
+            hook,
+            _type: PhantomData,
+        }
+    }
+
+    /// The current value.
+    pub fn get(&self) -> T {
+        let b = Bits::<T> {
+            bits: self.bits.load(Ordering::Relaxed),
+        };
+        // SAFETY: every value stored in `bits` came from a valid `T`
+        // (`new` and `set`), so its first `size_of::<T>()` bytes are one.
+        unsafe { b.value }
+    }
+
+    /// Sets the value, bypassing `check` and `hook`: for the module's own
+    /// statistics and derived values.
+    pub fn set(&self, value: T) {
+        let mut b = Bits { bits: 0 };
+        b.value = value;
+        // SAFETY: as in `new`.
+        self.bits.store(unsafe { b.bits }, Ordering::Relaxed);
+    }
+
+    /// A write from a user: parse, check, hook, store, in that order; any
+    /// failure leaves the old value.
+    fn write(&self, lock: &mut ParamLock, s: &[u8]) -> Result {
+        if !self.writable {
+            return Err(EPERM);
+        }
+        let value = T::parse(s).ok_or(EINVAL)?;
+        if let Some(check) = self.check {
+            check(value)?;
+        }
+        if let Some(hook) = self.hook {
+            hook(lock, value)?;
+        }
+        self.set(value);
+        Ok(())
+    }
+
+    /// The `kernel_param_ops` of this type: flags, `set` and `get`.
+    pub const OPS: bindings::kernel_param_ops = bindings::kernel_param_ops {
+        flags: if T::NOARG {
+            bindings::KERNEL_PARAM_OPS_FL_NOARG
+        } else {
+            0
+        },
+        set: Some(Self::set_callback),
+        get: Some(Self::get_callback),
+        free: None,
+    };
+
+    /// `kernel_param_ops::set`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the kernel with the parameter lock held, `kp` one of the
+    /// `kernel_param`s [`module_params!`] emits (whose `arg` is a `Param<T>`)
+    /// and `val` null or a NUL-terminated string.
+    unsafe extern "C" fn set_callback(
+        val: *const ffi::c_char,
+        kp: *const bindings::kernel_param,
+    ) -> ffi::c_int {
+        // SAFETY: per the function's safety requirements.
+        let param = unsafe { &*((*kp).__bindgen_anon_1.arg as *const Self) };
+        let s: &[u8] = if val.is_null() {
+            // A bare `name` (no `=value`) on the command line means "Y".
+            b"Y"
+        } else {
+            // SAFETY: `val` is a NUL-terminated string, per the safety
+            // requirements, valid for the duration of this call.
+            unsafe { CStr::from_char_ptr(val) }.as_bytes()
+        };
+        // INVARIANT: the kernel holds the parameter lock around `set`.
+        let mut lock = ParamLock {
+            _not_send: PhantomData,
+        };
+        match param.write(&mut lock, s) {
+            Ok(()) => 0,
+            Err(e) => e.to_errno(),
+        }
+    }
+
+    /// `kernel_param_ops::get`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the kernel with `kp` as for `set_callback` and `buffer`
+    /// pointing to `PAGE_SIZE` writable bytes.
+    unsafe extern "C" fn get_callback(
+        buffer: *mut ffi::c_char,
+        kp: *const bindings::kernel_param,
+    ) -> ffi::c_int {
+        // SAFETY: per the function's safety requirements.
+        let param = unsafe { &*((*kp).__bindgen_anon_1.arg as *const Self) };
+        // SAFETY: per the function's safety requirements.
+        let buf = unsafe {
+            core::slice::from_raw_parts_mut(buffer.cast::<u8>(), kernel::page::PAGE_SIZE)
+        };
+        let mut w = BufWriter { buf, len: 0 };
+        // A value never fills a page; if it did, the output is cut short.
+        let _ = param.get().show(&mut w).and_then(|()| w.write_char('\n'));
+        w.len as ffi::c_int
+    }
+}
+
+struct BufWriter<'a> {
+    buf: &'a mut [u8],
+    len: usize,
+}
+
+impl Write for BufWriter<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let end = self.len.checked_add(s.len()).ok_or(fmt::Error)?;
+        let dst = self.buf.get_mut(self.len..end).ok_or(fmt::Error)?;
+        dst.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+/// A `struct kernel_param`, placed by [`module_params!`] in the `__param`
+/// section where the module loader (or, built in, the boot code) finds it.
+#[repr(transparent)]
+pub struct KernelParam(pub bindings::kernel_param);
+
+// SAFETY: the kernel only reads a `kernel_param`; its pointers are to
+// statics (name, ops, module, the `Param`), which are `Sync`.
+unsafe impl Sync for KernelParam {}
+
+impl KernelParam {
+    /// Describes `param`, called `name` (NUL-terminated, with the
+    /// `damon_autotune.` prefix when built in), with the given permissions.
+    pub const fn new<T: ParamValue>(
+        name: &'static [u8],
+        perm: u16,
+        param: &'static Param<T>,
+    ) -> Self {
+        Self(bindings::kernel_param {
+            name: name.as_ptr().cast(),
+            mod_: THIS_MODULE,
+            ops: &Param::<T>::OPS,
+            perm,
+            level: -1,
+            flags: 0,
+            __bindgen_anon_1: bindings::kernel_param__bindgen_ty_1 {
+                arg: param as *const Param<T> as *mut ffi::c_void,
+            },
+        })
+    }
+}
+
+/// This module's `struct module`, or null when built in.
+#[cfg(MODULE)]
+const THIS_MODULE: *mut bindings::module = core::ptr::addr_of_mut!(bindings::__this_module);
+/// This module's `struct module`, or null when built in.
+#[cfg(not(MODULE))]
+const THIS_MODULE: *mut bindings::module = core::ptr::null_mut();
+
+/// The length of `parts` joined, leading spaces of each part removed.
+pub const fn joined_len(parts: &[&str]) -> usize {
+    let mut len = 0;
+    let mut p = 0;
+    while p < parts.len() {
+        let b = parts[p].as_bytes();
+        let mut i = 0;
+        while i < b.len() && b[i] == b' ' {
+            i += 1;
+        }
+        len += b.len() - i;
+        p += 1;
+    }
+    len
+}
+
+/// Joins `parts` into a NUL-terminated byte array at compile time, leading
+/// spaces of each part removed (doc comments start with one).
+pub const fn join_nul<const N: usize>(parts: &[&str]) -> [u8; N] {
+    assert!(joined_len(parts) + 1 == N);
+    let mut out = [0u8; N];
+    let mut o = 0;
+    let mut p = 0;
+    while p < parts.len() {
+        let b = parts[p].as_bytes();
+        let mut i = 0;
+        while i < b.len() && b[i] == b' ' {
+            i += 1;
+        }
+        while i < b.len() {
+            out[o] = b[i];
+            o += 1;
+            i += 1;
+        }
+        p += 1;
+    }
+    out
+}
+
+/// The prefix of parameter names and `.modinfo` entries: none for a
+/// module, `damon_autotune.` when built in.
+#[cfg(MODULE)]
+#[macro_export]
+#[doc(hidden)]
+macro_rules! __param_prefix {
+    () => {
+        ""
+    };
+}
+
+/// The prefix of parameter names and `.modinfo` entries: none for a
+/// module, `damon_autotune.` when built in.
+#[cfg(not(MODULE))]
+#[macro_export]
+#[doc(hidden)]
+macro_rules! __param_prefix {
+    () => {
+        "damon_autotune."
+    };
+}
+
+/// Declares the module's parameters. Each one reads like its C
+/// counterpart, with its documentation where it is declared:
+///
+/// ```ignore
+/// module_params! {
+///     /// Enable or disable damon_autotune.
+///     enabled: bool = false, 0o600, hook = on_enabled;
+///     /// Time threshold for cold memory regions identification in µs.
+///     min_age: u64 = 120_000_000, 0o600, check = nonzero;
+///     /// PID of the kdamond, -1 if none.
+///     kdamond_pid: i32 = -1, 0o400;
+/// }
+/// ```
+///
+/// A permission without a write bit makes a read-only statistic that only
+/// the module sets. The statics are lower-case, named like the sysfs files.
+#[macro_export]
+macro_rules! module_params {
+    ($(
+        $(#[doc = $doc:literal])+
+        $name:ident : $ty:ty = $default:expr, $perm:literal
+            $(, check = $check:expr)? $(, hook = $hook:expr)? ;
+    )+) => {$(
+        $(#[doc = $doc])+
+        #[allow(non_upper_case_globals)]
+        pub static $name: $crate::params::Param<$ty> = $crate::params::Param::new(
+            $default,
+            $perm & 0o222 != 0,
+            $crate::__opt!($($check)?),
+            $crate::__opt!($($hook)?),
+        );
+
+        const _: () = {
+            const NAME: &[&str] = &[$crate::__param_prefix!(), stringify!($name)];
+            static NAME_Z: [u8; $crate::params::joined_len(NAME) + 1] = $crate::params::join_nul(NAME);
+
+            #[link_section = "__param"]
+            #[used(compiler)]
+            static KP: $crate::params::KernelParam =
+                $crate::params::KernelParam::new(&NAME_Z, $perm, &$name);
+
+            const PARMTYPE: &[&str] = &[$crate::__param_prefix!(), "parmtype=", stringify!($name), ":",
+                                        <$ty as $crate::params::ParamValue>::TYPE_NAME];
+            #[link_section = ".modinfo"]
+            #[used(compiler)]
+            static PARMTYPE_Z: [u8; $crate::params::joined_len(PARMTYPE) + 1] =
+                $crate::params::join_nul(PARMTYPE);
+
+            const PARM: &[&str] = &[$crate::__param_prefix!(), "parm=", stringify!($name), ":",
+                                    $crate::__doc_line!($($doc)+)];
+            #[link_section = ".modinfo"]
+            #[used(compiler)]
+            static PARM_Z: [u8; $crate::params::joined_len(PARM) + 1] = $crate::params::join_nul(PARM);
+        };
+    )+};
+}
+
+/// `Some(x)` or `None` for an optional macro argument.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! __opt {
+    () => {
+        None
+    };
+    ($x:expr) => {
+        Some($x)
+    };
+}
+
+/// The first line of a doc comment, without its leading space: what
+/// `modinfo` shows as the description.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! __doc_line {
+    ($first:literal $($rest:literal)*) => {
+        $first
+    };
+}

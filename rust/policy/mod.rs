@@ -1,0 +1,10 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Policy: the pure, allocation-free logic of damon_autotune.
+//!
+//! No kernel types and no `unsafe` here: everything in this directory is
+//! compiled into the module and into the host test crate (`rust/host`),
+//! where `cargo test` exercises it; the module's KUnit suites run the same
+//! functions in the kernel.
+
+pub mod attrs;

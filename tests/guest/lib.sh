@@ -1,0 +1,48 @@
+# Helpers for the integration tests that run inside the VM (busybox sh).
+# Each check prints one line, "itest: ok NAME" or "itest: not ok NAME: why",
+# which tools/qemu/check-console.py counts.
+
+P=/sys/module/damon_autotune/parameters
+
+pass() { echo "itest: ok $1"; }
+fail() { echo "itest: not ok $1${2:+: $2}"; }
+
+# check NAME COMMAND...: passes if COMMAND succeeds.
+check() {
+	local name=$1; shift
+	if "$@" >/tmp/check.out 2>&1; then pass "$name"; else fail "$name" "$(head -c 200 /tmp/check.out)"; fi
+}
+
+# check_fails NAME COMMAND...: passes if COMMAND fails.
+check_fails() {
+	local name=$1; shift
+	if "$@" >/dev/null 2>&1; then fail "$name" "succeeded"; else pass "$name"; fi
+}
+
+# check_eq NAME ACTUAL EXPECTED
+check_eq() {
+	if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "got '$2', expected '$3'"; fi
+}
+
+# param NAME: a parameter's value.
+param() { cat "$P/$1"; }
+
+# set_param NAME VALUE: writes a parameter; fails as the write fails.
+set_param() { echo "$2" > "$P/$1"; }
+
+# kdamond_running PID: a kdamond thread with that PID exists.
+kdamond_running() { [ "$1" -gt 0 ] 2>/dev/null && grep -q '^kdamond' "/proc/$1/comm" 2>/dev/null; }
+
+# nr_kdamonds: how many kdamond threads exist.
+nr_kdamonds() { cat /proc/[0-9]*/comm 2>/dev/null | grep -c '^kdamond'; }
+
+# wait_until SECONDS COMMAND...: polls COMMAND every 0.2 s.
+wait_until() {
+	local limit=$(( $1 * 5 )); shift
+	while [ $limit -gt 0 ]; do
+		"$@" && return 0
+		sleep 0.2
+		limit=$((limit - 1))
+	done
+	return 1
+}

@@ -1,0 +1,20 @@
+# Runs every integration test file (NN-*.sh) in order, then asks kmemleak
+# for a scan, so that a leak shows on the console.
+. /test/lib.sh
+for t in /test/[0-9][0-9]-*.sh; do
+	echo "itest: file $(basename "$t")"
+	( . "$t" )
+done
+if [ -f /sys/kernel/debug/kmemleak ]; then
+	sleep 6    # kmemleak reports only objects older than 5 s
+	echo scan > /sys/kernel/debug/kmemleak
+	echo scan > /sys/kernel/debug/kmemleak
+	leaks=$(cat /sys/kernel/debug/kmemleak)
+	if [ -n "$leaks" ]; then
+		echo "$leaks"
+		fail "kmemleak_clean" "kmemleak reports leaks (above)"
+	else
+		pass "kmemleak_clean"
+	fi
+fi
+echo "itest: done"

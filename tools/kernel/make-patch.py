@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""Write the kernel patch that exports what damon_autotune.ko calls.
+
+Usage: make-patch.py KERNEL_SOURCE_TREE > kernel/0001-....patch
+
+Reads kernel/exports.txt ("file symbol" per line) and, for each symbol, adds
+EXPORT_SYMBOL_GPL() right after the closing brace of its definition in a
+pristine kernel tree.  The output is a patch in the kernel's own format.
+"""
+import difflib
+import os
+import re
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+EXPORTS = os.path.join(HERE, "..", "..", "kernel", "exports.txt")
+
+HEADER = """\
+From: damon_autotune developers <damon_autotune@localhost>
+Subject: [PATCH] mm/damon: export the DAMON API used by loadable policy modules
+
+DAMON's core functions are only usable from code built into the kernel:
+DAMON_RECLAIM, DAMON_LRU_SORT and the sysfs interface.  A DAMON policy
+built as a loadable module, such as damon_autotune, cannot link against
+them.
+
+Export, GPL-only, exactly the functions such a module needs to build a
+monitoring context on the physical address space, start and stop its
+kdamond, and commit new parameters to it, plus the memory helpers it
+reads its metrics with.  No behaviour changes.
+
+Signed-off-by: damon_autotune developers <damon_autotune@localhost>
+---
+"""
+
+
+def read_exports():
+    by_file = {}
+    with open(EXPORTS) as f:
+        for line in f:
+            line = line.split("#", 1)[0].strip()
+            if not line:
+                continue
+            path, sym = line.split()
+            by_file.setdefault(path, []).append(sym)
+    return by_file
+
+
+def add_exports(text, syms, path):
+    for sym in syms:
+        m = re.search(r"^[a-z][^\n;]*\b" + re.escape(sym) + r"\(", text, re.M)
+        if not m:
+            sys.exit(f"make-patch: {sym} not defined in {path}")
+        end = text.index("\n}\n", m.start()) + 3
+        if text[end:].startswith(f"EXPORT_SYMBOL"):
+            sys.exit(f"make-patch: {sym} in {path} is already exported")
+        text = text[:end] + f"EXPORT_SYMBOL_GPL({sym});\n" + text[end:]
+    return text
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    tree = sys.argv[1]
+    out = [HEADER]
+    for path, syms in sorted(read_exports().items()):
+        with open(os.path.join(tree, path)) as f:
+            old = f.read()
+        new = add_exports(old, syms, path)
+        diff = difflib.unified_diff(old.splitlines(True), new.splitlines(True),
+                                    "a/" + path, "b/" + path)
+        diff = list(diff)
+        if diff:
+            out.append(f"diff --git a/{path} b/{path}\n")
+            out.extend(diff)
+    out.append("-- \n2.39.5\n")
+    sys.stdout.write("".join(out))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""Reads a VM's console log and decides whether the run passed.
+
+  check-console.py LOG [--suite NAME]... [--counts FILE]
+
+Counts:
+- KUnit: each suite's statistics line ("# NAME: pass:P fail:F skip:S
+  total:T", printed because the VM boots with kunit.stats_enabled=2). Every
+  --suite NAME must appear: a suite that never ran counts as one failure.
+- Integration checks: "itest: ok NAME" / "itest: not ok NAME: why" lines,
+  and "itest: done", without which the guest script did not finish.
+- Console problems: any WARNING:, BUG:, Oops, KASAN, kmemleak or Call Trace
+  line fails the run even if every test passed (the few boot-time kmemleak
+  announcements listed in BENIGN excepted).
+
+Prints the failures and one summary line; with --counts, writes
+"PASSED FAILED" there. Exits 1 if anything failed.
+"""
+import argparse
+import re
+import sys
+
+STAMP = re.compile(r"^\[\s*\d+\.\d+\]\s?")
+SUITE_STATS = re.compile(r"^\s*# (\S+): pass:(\d+) fail:(\d+) skip:(\d+) total:(\d+)")
+ITEST = re.compile(r"^itest: (ok|not ok) (\S+)(?:: (.*))?$")
+BAD = re.compile(r"WARNING:|BUG:|Oops|KASAN|kmemleak|Call Trace")
+BENIGN = [
+    "kmemleak: Kernel memory leak detector initialized",
+    "kmemleak: Automatic memory scanning thread started",
+]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("log")
+    ap.add_argument("--suite", action="append", default=[])
+    ap.add_argument("--counts")
+    args = ap.parse_args()
+
+    with open(args.log, errors="replace") as f:
+        lines = [STAMP.sub("", l.rstrip("\r\n")) for l in f]
+
+    failures = []
+    passed = failed = 0
+    suites = {}
+    itests_done = False
+    for n, line in enumerate(lines, 1):
+        m = SUITE_STATS.match(line)
+        if m and m.group(1) != "Totals":
+            name, p, fl, _, _ = m.groups()
+            suites[name] = suites.get(name, 0) + 1
+            passed += int(p)
+            failed += int(fl)
+            if int(fl):
+                failures.append(f"KUnit suite {name}: {fl} case(s) failed")
+            continue
+        m = ITEST.match(line)
+        if m:
+            if m.group(1) == "ok":
+                passed += 1
+            else:
+                failed += 1
+                failures.append(f"integration check {m.group(2)} failed: {m.group(3) or ''}")
+            continue
+        if line.strip() == "itest: done":
+            itests_done = True
+        if BAD.search(line) and not any(b in line for b in BENIGN):
+            failures.append(f"console line {n}: {line.strip()}")
+
+    for s in args.suite:
+        if s not in suites:
+            failed += 1
+            failures.append(f"KUnit suite {s} did not run")
+    if not itests_done:
+        failed += 1
+        failures.append("the guest script did not finish (no 'itest: done')")
+    problems = sum(1 for f in failures if f.startswith("console line"))
+    for f in failures:
+        print(f"check-console: {f}")
+    print(f"check-console: {args.log}: {passed} passed, {failed} failed, "
+          f"{problems} console problem(s), suites run: {', '.join(sorted(suites)) or 'none'}")
+    if args.counts:
+        with open(args.counts, "w") as f:
+            f.write(f"{passed} {failed + problems}\n")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# The whole test suite (what `make test` runs after preparing the kernel):
+#
+#   1. host: cargo test on the pure Rust code (rust/host);
+#   2. build: rustfmt, the module built with CLIPPY=1 and no warning
+#      allowed, the kernel patch checked against what the module imports;
+#   3. QEMU: one boot of the test kernel (KASAN, kmemleak, lockdep, ...):
+#      DAMON's own KUnit suites at boot, the module's KUnit suites when it
+#      is loaded, then the integration checks in tests/guest/; the console
+#      must stay clean.
+#
+# Prints one line per failed check and ends with "N passed, N failed".
+# Artifacts (console log, build log) are in out/.
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+. tools/versions.sh
+export RUSTUP_TOOLCHAIN=$RUST_VERSION
+export KDIR=${KDIR:-$(tools/kernel/prepare.sh --dir test)}
+mkdir -p out
+passed=0 failed=0
+result() { # NAME STATUS [WHY]
+	if [ "$2" = 0 ]; then
+		passed=$((passed + 1)); echo "test: ok $1"
+	else
+		failed=$((failed + 1)); echo "test: FAILED $1${3:+: $3}"
+	fi
+}
+start=$(date +%s)
+
+# 1. Host tests.
+cargo test -q --manifest-path rust/host/Cargo.toml >out/host-tests.log 2>&1
+rc=$?
+read -r hp hf < <(awk '/^test result:/ {p += $4; f += $6} END {print p+0, f+0}' out/host-tests.log)
+passed=$((passed + hp)); failed=$((failed + hf))
+[ $rc = 0 ] || { [ "$hf" -gt 0 ] || failed=$((failed + 1)); tail -n 30 out/host-tests.log; }
+echo "test: host: $hp passed, $hf failed"
+
+# 2. Build checks.
+rustfmt --check --config-path .rustfmt.toml damon_autotune.rs rust/host/lib.rs >out/rustfmt.log 2>&1
+result rustfmt $? "run rustfmt (see out/rustfmt.log)"
+make -s clean >/dev/null 2>&1
+make CLIPPY=1 modules >out/build.log 2>&1
+rc=$?
+result module_builds $rc "see out/build.log"
+grep -n -i -B2 -A8 'warning' out/build.log && result build_has_no_warnings 1 "see out/build.log" ||
+	result build_has_no_warnings 0
+if [ $rc != 0 ]; then
+	tail -n 40 out/build.log
+	echo "$passed passed, $failed failed"
+	exit 1
+fi
+tools/kernel/check-exports.sh damon_autotune.ko "$KDIR/source"
+result kernel_patch_exports_exactly_what_is_used $?
+
+# 3. QEMU: KUnit and integration.
+tools/qemu/vm.sh --log out/console.log --timeout 900 run-all.sh
+tools/qemu/check-console.py out/console.log --counts out/console.counts \
+	--suite damon --suite damon-operations --suite damon-sysfs \
+	--suite damon_autotune_params --suite damon_autotune_policy --suite damon_autotune_damon
+read -r cp cf < out/console.counts
+passed=$((passed + cp)); failed=$((failed + cf))
+
+echo "test: took $(( $(date +%s) - start )) s; console log in out/console.log"
+echo "$passed passed, $failed failed"
+[ $failed = 0 ]
