@@ -13,15 +13,15 @@
 use kernel::prelude::*;
 
 #[path = "rust/bindings/mod.rs"]
-mod bindings;
+pub mod bindings;
 #[path = "rust/damon/mod.rs"]
-mod damon;
+pub mod damon;
 #[path = "rust/kunit/mod.rs"]
-mod kunit;
+pub mod kunit;
 #[path = "rust/params/mod.rs"]
-mod params;
+pub mod params;
 #[path = "rust/policy/mod.rs"]
-mod policy;
+pub mod policy;
 #[path = "rust/tests/mod.rs"]
 mod tests;
 

@@ -69,6 +69,21 @@ impl Test {
         };
     }
 
+    /// Marks the case skipped, with `why` as KUnit's status comment; the
+    /// caller returns without testing anything else.
+    pub fn skip(&mut self, why: &str) {
+        // SAFETY: `ptr` is the running test (type invariant); this is what
+        // `kunit_mark_skipped()` does.
+        let test = unsafe { &mut *self.ptr };
+        let n = why.len().min(test.status_comment.len() - 1);
+        test.status_comment[..n].copy_from_slice(&why.as_bytes()[..n]);
+        test.status_comment[n] = 0;
+        // SAFETY: as above; KUnit reads `status` once the case returns.
+        unsafe {
+            core::ptr::write_volatile(&mut test.status, bindings::kunit_status_KUNIT_SKIPPED)
+        };
+    }
+
     /// Expects `cond` to hold; `what` says what it means.
     #[track_caller]
     pub fn expect(&mut self, cond: bool, what: &str) {
@@ -173,6 +188,11 @@ macro_rules! kunit_suite {
             const N: usize = [$(stringify!($case)),+].len();
             static mut CASES: [kernel::bindings::kunit_case; N + 1] = [
                 $($crate::kunit::case(concat!(stringify!($case), "\0").as_bytes(), {
+                    /// Runs the case.
+                    ///
+                    /// # Safety
+                    ///
+                    /// `test` is the running case's `struct kunit`.
                     unsafe extern "C" fn run(test: *mut kernel::bindings::kunit) {
                         // SAFETY: KUnit calls `run_case` with the running
                         // case's `struct kunit`.

@@ -5,8 +5,10 @@
 
 Counts:
 - KUnit: each suite's statistics line ("# NAME: pass:P fail:F skip:S
-  total:T", printed because the VM boots with kunit.stats_enabled=2). Every
-  --suite NAME must appear: a suite that never ran counts as one failure.
+  total:T" at the start of the line; the cases' own are indented), printed
+  because the VM boots with kunit.stats_enabled=2. A module's suites run
+  each time it is loaded, and each run counts. Every --suite NAME must
+  appear: a suite that never ran counts as one failure.
 - Integration checks: "itest: ok NAME" / "itest: not ok NAME: why" lines,
   and "itest: done", without which the guest script did not finish.
 - Console problems: any WARNING:, BUG:, Oops, KASAN, kmemleak or Call Trace
@@ -21,7 +23,7 @@ import re
 import sys
 
 STAMP = re.compile(r"^\[\s*\d+\.\d+\]\s?")
-SUITE_STATS = re.compile(r"^\s*# (\S+): pass:(\d+) fail:(\d+) skip:(\d+) total:(\d+)")
+SUITE_STATS = re.compile(r"^# (\S+): pass:(\d+) fail:(\d+) skip:(\d+) total:(\d+)")
 ITEST = re.compile(r"^itest: (ok|not ok) (\S+)(?:: (.*))?$")
 BAD = re.compile(r"WARNING:|BUG:|Oops|KASAN|kmemleak|Call Trace")
 BENIGN = [

@@ -39,7 +39,7 @@ while [ $# -gt 0 ]; do
 done
 [ $# -ge 1 ] || { sed -n '2,22p' "$0" >&2; exit 2; }
 script=$1; shift
-kernel=${kernel:-${KDIR:?set KDIR or --kernel}/arch/x86/boot/bzImage}
+kernel=${kernel:-${KDIR:-$("$top/tools/kernel/prepare.sh" --dir test)}/arch/x86/boot/bzImage}
 [ -f "$kernel" ] || { echo "vm.sh: no kernel at $kernel" >&2; exit 1; }
 
 mkdir -p "$(dirname "$log")"
