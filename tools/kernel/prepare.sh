@@ -120,3 +120,10 @@ start=$(date +%s)
 kmake -j"$(nproc)" all
 echo "prepare: kernel built in $(( $(date +%s) - start )) s"
 echo "$patch_sum" > "$entry/built"
+
+# Keep the two most recently built entries of this variant; older ones are
+# from inputs that changed since.
+ls -dt "$cache"/kernel-"$variant"-* 2>/dev/null | grep -vx "$entry" | tail -n +2 | while read -r old; do
+	echo "prepare: removing old cache entry $old"
+	rm -rf "$old"
+done
