@@ -102,10 +102,14 @@ impl Test {
 
     /// Expects `result` to be `Ok`, and returns its value if it is.
     #[track_caller]
-    pub fn expect_ok<T>(&mut self, result: Result<T>) -> Option<T> {
+    pub fn expect_ok<T, E: Into<Error>>(
+        &mut self,
+        result: core::result::Result<T, E>,
+    ) -> Option<T> {
         match result {
             Ok(v) => Some(v),
             Err(e) => {
+                let e: Error = e.into();
                 self.fail(format_args!("expected Ok, got error {}", e.to_errno()));
                 None
             }
@@ -128,6 +132,12 @@ impl Test {
             Err(_) => {}
         }
     }
+}
+
+/// Sleeps `ms` milliseconds (for tests that wait for a kdamond).
+pub fn msleep(ms: u32) {
+    // SAFETY: no preconditions; test cases run in process context.
+    unsafe { bindings::msleep(ms) };
 }
 
 /// Runs one test function on the `struct kunit` KUnit gave.

@@ -8,3 +8,4 @@
 //! functions in the kernel.
 
 pub mod attrs;
+pub mod damos;

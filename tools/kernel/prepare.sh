@@ -123,7 +123,7 @@ echo "$patch_sum" > "$entry/built"
 
 # Keep the two most recently built entries of this variant; older ones are
 # from inputs that changed since.
-ls -dt "$cache"/kernel-"$variant"-* 2>/dev/null | grep -vx "$entry" | tail -n +2 | while read -r old; do
+{ ls -dt "$cache"/kernel-"$variant"-* 2>/dev/null | grep -vx "$entry" || true; } | tail -n +2 | while read -r old; do
 	echo "prepare: removing old cache entry $old"
 	rm -rf "$old"
 done

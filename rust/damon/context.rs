@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Monitoring contexts that are not running.
+
+use super::{callbacks::Shared, scheme, to_result, Kdamond, MonitoringAttrs, SchemeRef, Schemes};
+use crate::bindings as b;
+use crate::policy::damos::SchemeSpec;
+use core::ptr::NonNull;
+use kernel::prelude::*;
+
+/// Which address space a context monitors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ops {
+    /// The physical address space (`DAMON_OPS_PADDR`).
+    PhysicalAddress,
+    /// Processes' virtual address spaces (`DAMON_OPS_VADDR`).
+    VirtualAddress,
+    /// Fixed virtual address ranges of processes (`DAMON_OPS_FVADDR`).
+    FixedVirtualAddress,
+}
+
+impl Ops {
+    fn id(self) -> b::damon_ops_id {
+        match self {
+            Ops::PhysicalAddress => b::damon_ops_id_DAMON_OPS_PADDR,
+            Ops::VirtualAddress => b::damon_ops_id_DAMON_OPS_VADDR,
+            Ops::FixedVirtualAddress => b::damon_ops_id_DAMON_OPS_FVADDR,
+        }
+    }
+}
+
+/// A DAMON monitoring context that is not running.
+///
+/// # Invariants
+///
+/// `ptr` points to a `damon_ctx` allocated by `damon_new_ctx()`, owned by
+/// this value, with its operations set selected and no kdamond running on
+/// it. Its `callback.private` points to `shared`, which lives as long as
+/// the context.
+pub struct Context {
+    pub(super) ptr: NonNull<b::damon_ctx>,
+    pub(super) shared: Pin<KBox<Shared>>,
+}
+
+// SAFETY: a `damon_ctx` that is not running has no thread-affine state, and
+// `Shared` is `Send`: the owner may hand the context to another thread.
+unsafe impl Send for Context {}
+
+impl Context {
+    /// Creates a context monitoring `ops`' address space, with DAMON's
+    /// default attributes, no targets and no schemes. Fails with `EINVAL`
+    /// if that operations set is not registered in this kernel (not built
+    /// in).
+    pub fn new(ops: Ops) -> Result<Self> {
+        let shared = KBox::pin(Shared::new(), GFP_KERNEL)?;
+        // SAFETY: no preconditions.
+        let ptr = NonNull::new(unsafe { b::damon_new_ctx() }).ok_or(ENOMEM)?;
+        // INVARIANT: `ptr` is fresh and owned; the ops set is selected
+        // below, and on failure `ctx` is dropped, freeing it.
+        let ctx = Self { ptr, shared };
+        // SAFETY: `ptr` is a valid context; the callback's `private` is
+        // only read by the trampolines, which get the `Shared` back.
+        unsafe { (*ptr.as_ptr()).callback.private = ctx.shared_ptr() };
+        // SAFETY: `ptr` is a valid context that is not running.
+        to_result(unsafe { b::damon_select_ops(ptr.as_ptr(), ops.id()) })?;
+        Ok(ctx)
+    }
+
+    fn shared_ptr(&self) -> *mut kernel::ffi::c_void {
+        (&*self.shared as *const Shared).cast_mut().cast()
+    }
+
+    /// The monitoring attributes.
+    pub fn attrs(&self) -> MonitoringAttrs {
+        // SAFETY: `ptr` is valid (type invariant).
+        let a = unsafe { &(*self.ptr.as_ptr()).attrs };
+        MonitoringAttrs {
+            sample_interval_us: a.sample_interval as u64,
+            aggr_interval_us: a.aggr_interval as u64,
+            ops_update_interval_us: a.ops_update_interval as u64,
+            min_nr_regions: a.min_nr_regions as u64,
+            max_nr_regions: a.max_nr_regions as u64,
+        }
+    }
+
+    /// Sets the monitoring attributes. Invalid ones (see
+    /// [`MonitoringAttrs::validate`]) are refused with `EINVAL` before DAMON
+    /// sees them, so that a commit of this context cannot fail half-way.
+    pub fn set_attrs(&mut self, attrs: &MonitoringAttrs) -> Result {
+        attrs.validate().map_err(|_| EINVAL)?;
+        let conv = |v: u64| usize::try_from(v).map_err(|_| EINVAL);
+        let mut raw = b::damon_attrs {
+            sample_interval: conv(attrs.sample_interval_us)?,
+            aggr_interval: conv(attrs.aggr_interval_us)?,
+            ops_update_interval: conv(attrs.ops_update_interval_us)?,
+            min_nr_regions: conv(attrs.min_nr_regions)?,
+            max_nr_regions: conv(attrs.max_nr_regions)?,
+        };
+        // SAFETY: `ptr` is a valid context that is not running; `raw` is
+        // valid for the call.
+        to_result(unsafe { b::damon_set_attrs(self.ptr.as_ptr(), &mut raw) })
+    }
+
+    /// Adds a target on the physical address space monitoring
+    /// `[start, end)`, or, when both are 0, the biggest block of System RAM
+    /// (DAMON_RECLAIM's default). Returns the range monitored. An empty or
+    /// inverted range is refused with `EINVAL`.
+    pub fn add_physical_target(&mut self, start: u64, end: u64) -> Result<(u64, u64)> {
+        let mut start = usize::try_from(start).map_err(|_| EINVAL)?;
+        let mut end = usize::try_from(end).map_err(|_| EINVAL)?;
+        if (start, end) != (0, 0) && start >= end {
+            return Err(EINVAL);
+        }
+        // SAFETY: no preconditions.
+        let t = NonNull::new(unsafe { b::damon_new_target() }).ok_or(ENOMEM)?;
+        // SAFETY: `t` is valid and in no context; the context owns it from
+        // now on (destroying the context frees it, also on error below).
+        unsafe { b::damon_add_target(self.ptr.as_ptr(), t.as_ptr()) };
+        // SAFETY: `t` is a valid target; `start` and `end` are valid for
+        // the duration of the call.
+        to_result(unsafe {
+            b::damon_set_region_biggest_system_ram_default(t.as_ptr(), &mut start, &mut end)
+        })?;
+        Ok((start as u64, end as u64))
+    }
+
+    /// Adds a target monitoring the physical memory of NUMA node `nid`
+    /// (from its first to its last page frame). `EINVAL` if the node is
+    /// not online or has no memory.
+    pub fn add_node_target(&mut self, nid: i32) -> Result<(u64, u64)> {
+        let (start, end) = node_range(nid).ok_or(EINVAL)?;
+        self.add_physical_target(start, end)
+    }
+
+    /// Adds a scheme built from `spec`. `EINVAL` if DAMON would refuse it.
+    pub fn add_scheme(&mut self, spec: &SchemeSpec<'_>) -> Result {
+        if !spec.is_valid() {
+            return Err(EINVAL);
+        }
+        // SAFETY: `ptr` is a valid context that is not running.
+        unsafe { scheme::add_scheme(self.ptr.as_ptr(), spec) }
+    }
+
+    /// The schemes, in the order they were added.
+    pub fn schemes(&self) -> impl Iterator<Item = SchemeRef<'_>> {
+        // SAFETY: `ptr` is valid and not running, so its scheme list is
+        // stable while `self` is borrowed.
+        unsafe { Schemes::new(self.ptr.as_ptr()) }.map(|s| s.into_ref())
+    }
+
+    /// Copies `src`'s attributes, targets and schemes into this context,
+    /// as `damon_commit_ctx()` does (statistics of kept schemes stay).
+    pub fn commit_from(&mut self, src: &Context) -> Result {
+        // SAFETY: both contexts are valid and not running.
+        to_result(unsafe { b::damon_commit_ctx(self.ptr.as_ptr(), src.ptr.as_ptr()) })
+    }
+
+    /// Starts a kdamond for this context, exclusively: fails with `EBUSY`
+    /// when any other DAMON context (DAMON_RECLAIM, DAMON_LRU_SORT, the
+    /// sysfs interface) is running. On failure the context is freed.
+    pub fn start(self) -> Result<Kdamond> {
+        let mut ptr = self.ptr.as_ptr();
+        // SAFETY: `ptr` is a valid context that is not running; DAMON reads
+        // one pointer from the array.
+        to_result(unsafe { b::damon_start(&mut ptr, 1, true) })?;
+        Ok(Kdamond::new(self))
+    }
+}
+
+impl Drop for Context {
+    fn drop(&mut self) {
+        // SAFETY: by the type invariant the context is owned and not
+        // running; it is not used after this. `shared` is dropped after.
+        unsafe { b::damon_destroy_ctx(self.ptr.as_ptr()) };
+    }
+}
+
+/// The physical address range `[start, end)` of node `nid`'s memory, if
+/// the node is online and has memory.
+fn node_range(nid: i32) -> Option<(u64, u64)> {
+    let idx = usize::try_from(nid).ok()?;
+    if idx >= kernel::bindings::MAX_NUMNODES as usize {
+        return None;
+    }
+    // SAFETY: `node_data` has `MAX_NUMNODES` entries; `idx` is in range.
+    // Entries of offline nodes are null; online ones are never freed.
+    let pgdat = unsafe {
+        *core::ptr::addr_of!(kernel::bindings::node_data)
+            .cast::<*mut kernel::bindings::pglist_data>()
+            .add(idx)
+    };
+    if pgdat.is_null() {
+        return None;
+    }
+    // SAFETY: `pgdat` is an online node's data.
+    let (start_pfn, spanned) = unsafe {
+        (
+            (*pgdat).node_start_pfn as u64,
+            (*pgdat).node_spanned_pages as u64,
+        )
+    };
+    if spanned == 0 {
+        return None;
+    }
+    let shift = kernel::bindings::PAGE_SHIFT as u64;
+    Some((start_pfn << shift, (start_pfn + spanned) << shift))
+}

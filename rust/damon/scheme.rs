@@ -1,0 +1,416 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! DAMOS schemes: built from [`SchemeSpec`]s, read back as [`SchemeRef`],
+//! changed from inside the kdamond through [`SchemeMut`].
+
+use super::to_result;
+use crate::bindings as b;
+use crate::policy::damos::{
+    AccessPattern, Action, Filter, GoalMetric, Quota, SchemeSpec, SchemeStats, Watermarks,
+    WmarkMetric,
+};
+use core::{marker::PhantomData, mem::offset_of, ptr::NonNull};
+use kernel::prelude::*;
+
+fn action_to_raw(a: Action) -> b::damos_action {
+    match a {
+        Action::Willneed => b::damos_action_DAMOS_WILLNEED,
+        Action::Cold => b::damos_action_DAMOS_COLD,
+        Action::Pageout => b::damos_action_DAMOS_PAGEOUT,
+        Action::Hugepage => b::damos_action_DAMOS_HUGEPAGE,
+        Action::Nohugepage => b::damos_action_DAMOS_NOHUGEPAGE,
+        Action::LruPrio => b::damos_action_DAMOS_LRU_PRIO,
+        Action::LruDeprio => b::damos_action_DAMOS_LRU_DEPRIO,
+        Action::MigrateHot => b::damos_action_DAMOS_MIGRATE_HOT,
+        Action::MigrateCold => b::damos_action_DAMOS_MIGRATE_COLD,
+        Action::Stat => b::damos_action_DAMOS_STAT,
+    }
+}
+
+fn action_from_raw(a: b::damos_action) -> Action {
+    match a {
+        b::damos_action_DAMOS_WILLNEED => Action::Willneed,
+        b::damos_action_DAMOS_COLD => Action::Cold,
+        b::damos_action_DAMOS_PAGEOUT => Action::Pageout,
+        b::damos_action_DAMOS_HUGEPAGE => Action::Hugepage,
+        b::damos_action_DAMOS_NOHUGEPAGE => Action::Nohugepage,
+        b::damos_action_DAMOS_LRU_PRIO => Action::LruPrio,
+        b::damos_action_DAMOS_LRU_DEPRIO => Action::LruDeprio,
+        b::damos_action_DAMOS_MIGRATE_HOT => Action::MigrateHot,
+        b::damos_action_DAMOS_MIGRATE_COLD => Action::MigrateCold,
+        _ => Action::Stat,
+    }
+}
+
+fn usize_of(v: u64) -> Result<usize> {
+    usize::try_from(v).map_err(|_| EINVAL)
+}
+
+/// Creates a scheme from `spec`, with its goals and filters, and adds it to
+/// `ctx`.
+///
+/// # Safety
+///
+/// `ctx` must be a valid context that is not running.
+pub(super) unsafe fn add_scheme(ctx: *mut b::damon_ctx, spec: &SchemeSpec<'_>) -> Result {
+    let p = &spec.pattern;
+    let mut pattern = b::damos_access_pattern {
+        min_sz_region: usize_of(p.sz.0)?,
+        max_sz_region: usize_of(p.sz.1)?,
+        min_nr_accesses: p.nr_accesses.0,
+        max_nr_accesses: p.nr_accesses.1,
+        min_age_region: p.age.0,
+        max_age_region: p.age.1,
+    };
+    let q = &spec.quota;
+    // SAFETY: all-zero is a valid `damos_quota` (DAMON initialises its
+    // private fields itself in `damon_new_scheme()`).
+    let mut quota: b::damos_quota = unsafe { core::mem::zeroed() };
+    quota.ms = usize_of(q.ms)?;
+    quota.sz = usize_of(q.sz)?;
+    quota.reset_interval = usize_of(q.reset_interval_ms)?;
+    quota.weight_sz = q.weight_sz;
+    quota.weight_nr_accesses = q.weight_nr_accesses;
+    quota.weight_age = q.weight_age;
+    let w = &spec.wmarks;
+    // SAFETY: all-zero is a valid `damos_watermarks`.
+    let mut wmarks: b::damos_watermarks = unsafe { core::mem::zeroed() };
+    wmarks.metric = match w.metric {
+        WmarkMetric::None => b::damos_wmark_metric_DAMOS_WMARK_NONE,
+        WmarkMetric::FreeMemRate => b::damos_wmark_metric_DAMOS_WMARK_FREE_MEM_RATE,
+    };
+    wmarks.interval = usize_of(w.interval_us)?;
+    wmarks.high = usize_of(w.high)?;
+    wmarks.mid = usize_of(w.mid)?;
+    wmarks.low = usize_of(w.low)?;
+
+    // SAFETY: the arguments are valid for the call; DAMON copies them.
+    let s = unsafe {
+        b::damon_new_scheme(
+            &mut pattern,
+            action_to_raw(spec.action),
+            usize_of(spec.apply_interval_us)?,
+            &mut quota,
+            &mut wmarks,
+            spec.target_nid,
+        )
+    };
+    let s = NonNull::new(s).ok_or(ENOMEM)?;
+    // SAFETY: `ctx` is valid and not running (safety requirement); `s` is
+    // a new scheme, owned by the context from now on, so that an error
+    // below frees it with the context.
+    unsafe { b::damon_add_scheme(ctx, s.as_ptr()) };
+
+    for goal in spec.goals {
+        let metric = match goal.metric {
+            GoalMetric::UserInput => b::damos_quota_goal_metric_DAMOS_QUOTA_USER_INPUT,
+            GoalMetric::SomeMemPsiUs => b::damos_quota_goal_metric_DAMOS_QUOTA_SOME_MEM_PSI_US,
+        };
+        // SAFETY: no preconditions.
+        let g = NonNull::new(unsafe { b::damos_new_quota_goal(metric, usize_of(goal.target)?) })
+            .ok_or(ENOMEM)?;
+        // SAFETY: `g` is a new goal, handed to the scheme's quota.
+        unsafe {
+            (*g.as_ptr()).current_value = goal.current as usize;
+            b::damos_add_quota_goal(&mut (*s.as_ptr()).quota, g.as_ptr());
+        }
+    }
+    for filter in spec.filters {
+        let (ty, matching) = match *filter {
+            Filter::Anon { matching } => (b::damos_filter_type_DAMOS_FILTER_TYPE_ANON, matching),
+            Filter::Memcg { matching, .. } => {
+                (b::damos_filter_type_DAMOS_FILTER_TYPE_MEMCG, matching)
+            }
+            Filter::Young { matching } => (b::damos_filter_type_DAMOS_FILTER_TYPE_YOUNG, matching),
+            Filter::Addr {
+                start,
+                end,
+                matching,
+            } => {
+                if start >= end {
+                    return Err(EINVAL);
+                }
+                (b::damos_filter_type_DAMOS_FILTER_TYPE_ADDR, matching)
+            }
+            Filter::Target { matching, .. } => {
+                (b::damos_filter_type_DAMOS_FILTER_TYPE_TARGET, matching)
+            }
+        };
+        // SAFETY: no preconditions.
+        let f = NonNull::new(unsafe { b::damos_new_filter(ty, matching) }).ok_or(ENOMEM)?;
+        // SAFETY: `f` is a new filter; its union member is the one `ty`
+        // says; then it is handed to the scheme.
+        unsafe {
+            let u = &mut (*f.as_ptr()).__bindgen_anon_1;
+            match *filter {
+                Filter::Memcg { id, .. } => u.memcg_id = id,
+                Filter::Addr { start, end, .. } => {
+                    u.addr_range = b::damon_addr_range {
+                        start: usize_of(start)?,
+                        end: usize_of(end)?,
+                    }
+                }
+                Filter::Target { idx, .. } => u.target_idx = idx,
+                _ => {}
+            }
+            b::damos_add_filter(s.as_ptr(), f.as_ptr());
+        }
+    }
+    to_result(0)
+}
+
+/// Counts the entries of a `list_head` list.
+///
+/// # Safety
+///
+/// `head` must be a valid list that nobody changes during the call.
+unsafe fn list_len(head: *const b::list_head) -> usize {
+    let mut n = 0;
+    // SAFETY: per the safety requirements, every `next` is a valid entry.
+    let mut pos = unsafe { (*head).next };
+    while !core::ptr::eq(pos, head) {
+        n += 1;
+        // SAFETY: as above.
+        pos = unsafe { (*pos).next };
+    }
+    n
+}
+
+/// Iterator over a context's schemes.
+///
+/// # Invariants
+///
+/// `head` is the `schemes` list of a valid context, and `pos` an entry of
+/// it (or the head itself); the list does not change while the iterator
+/// (and the references it yields, lifetime `'a`) live.
+pub struct Schemes<'a> {
+    head: *mut b::list_head,
+    pos: *mut b::list_head,
+    _ctx: PhantomData<&'a mut b::damon_ctx>,
+}
+
+impl Schemes<'_> {
+    /// Iterates over `ctx`'s schemes.
+    ///
+    /// # Safety
+    ///
+    /// `ctx` must be valid, and its scheme list and schemes must not be
+    /// changed nor accessed by anyone else while the iterator and what it
+    /// yields live.
+    pub(super) unsafe fn new(ctx: *mut b::damon_ctx) -> Self {
+        // SAFETY: `ctx` is valid.
+        let head = unsafe { core::ptr::addr_of_mut!((*ctx).schemes) };
+        // INVARIANT: per the safety requirements.
+        Self {
+            head,
+            // SAFETY: `head` is a valid list.
+            pos: unsafe { (*head).next },
+            _ctx: PhantomData,
+        }
+    }
+}
+
+impl<'a> Iterator for Schemes<'a> {
+    type Item = SchemeMut<'a>;
+
+    fn next(&mut self) -> Option<SchemeMut<'a>> {
+        if core::ptr::eq(self.pos, self.head) {
+            return None;
+        }
+        // SAFETY: `pos` is a `list` field of a `damos` in the list (type
+        // invariant): `container_of`.
+        let s = unsafe {
+            self.pos
+                .byte_sub(offset_of!(b::damos, list))
+                .cast::<b::damos>()
+        };
+        // SAFETY: `pos` is a valid entry.
+        self.pos = unsafe { (*self.pos).next };
+        // INVARIANT: `s` is a scheme of the list, only reached through this
+        // value for `'a`.
+        Some(SchemeMut {
+            ptr: s,
+            _ctx: PhantomData,
+        })
+    }
+}
+
+/// A scheme of a context, read-only.
+#[derive(Clone, Copy)]
+pub struct SchemeRef<'a> {
+    ptr: *const b::damos,
+    _ctx: PhantomData<&'a b::damos>,
+}
+
+/// A scheme of a running context, from inside its kdamond (or of a context
+/// that is not running).
+///
+/// # Invariants
+///
+/// `ptr` is a valid scheme that nothing else accesses for `'a`.
+pub struct SchemeMut<'a> {
+    ptr: *mut b::damos,
+    _ctx: PhantomData<&'a mut b::damos>,
+}
+
+/// The quota accounting state of a scheme in its current charge window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QuotaState {
+    /// The effective size quota DAMON computed for this window (0 means no
+    /// limit, also DAMON 6.12's first window).
+    pub esz: u64,
+    /// Bytes charged in this window.
+    pub charged_sz: u64,
+    /// Bytes charged in all past windows.
+    pub total_charged_sz: u64,
+}
+
+impl<'a> SchemeRef<'a> {
+    fn raw(&self) -> &'a b::damos {
+        // SAFETY: `ptr` is valid and not changed for `'a` (invariant of the
+        // iterator or `SchemeMut` it came from).
+        unsafe { &*self.ptr }
+    }
+
+    /// The action.
+    pub fn action(&self) -> Action {
+        action_from_raw(self.raw().action)
+    }
+
+    /// The access pattern.
+    pub fn pattern(&self) -> AccessPattern {
+        let p = &self.raw().pattern;
+        AccessPattern {
+            sz: (p.min_sz_region as u64, p.max_sz_region as u64),
+            nr_accesses: (p.min_nr_accesses, p.max_nr_accesses),
+            age: (p.min_age_region, p.max_age_region),
+        }
+    }
+
+    /// The quota's user-set limits.
+    pub fn quota(&self) -> Quota {
+        let q = &self.raw().quota;
+        Quota {
+            ms: q.ms as u64,
+            sz: q.sz as u64,
+            reset_interval_ms: q.reset_interval as u64,
+            weight_sz: q.weight_sz,
+            weight_nr_accesses: q.weight_nr_accesses,
+            weight_age: q.weight_age,
+        }
+    }
+
+    /// The quota's accounting state.
+    pub fn quota_state(&self) -> QuotaState {
+        let q = &self.raw().quota;
+        QuotaState {
+            esz: q.esz as u64,
+            charged_sz: q.charged_sz as u64,
+            total_charged_sz: q.total_charged_sz as u64,
+        }
+    }
+
+    /// The watermarks.
+    pub fn wmarks(&self) -> Watermarks {
+        let w = &self.raw().wmarks;
+        Watermarks {
+            metric: if w.metric == b::damos_wmark_metric_DAMOS_WMARK_FREE_MEM_RATE {
+                WmarkMetric::FreeMemRate
+            } else {
+                WmarkMetric::None
+            },
+            interval_us: w.interval as u64,
+            high: w.high as u64,
+            mid: w.mid as u64,
+            low: w.low as u64,
+        }
+    }
+
+    /// The target node of migrations.
+    pub fn target_nid(&self) -> i32 {
+        // SAFETY: `target_nid` is the only member of the union.
+        unsafe { self.raw().__bindgen_anon_1.target_nid }
+    }
+
+    /// The statistics.
+    pub fn stats(&self) -> SchemeStats {
+        let s = &self.raw().stat;
+        SchemeStats {
+            nr_tried: s.nr_tried as u64,
+            sz_tried: s.sz_tried as u64,
+            nr_applied: s.nr_applied as u64,
+            sz_applied: s.sz_applied as u64,
+            qt_exceeds: s.qt_exceeds as u64,
+        }
+    }
+
+    /// The number of quota goals.
+    pub fn nr_goals(&self) -> usize {
+        // SAFETY: the goal list of a valid scheme, unchanged for `'a`.
+        unsafe { list_len(&self.raw().quota.goals) }
+    }
+
+    /// The number of filters.
+    pub fn nr_filters(&self) -> usize {
+        // SAFETY: the filter list of a valid scheme, unchanged for `'a`.
+        unsafe { list_len(&self.raw().filters) }
+    }
+}
+
+impl<'a> SchemeMut<'a> {
+    /// A read-only view.
+    pub fn as_ref(&self) -> SchemeRef<'_> {
+        SchemeRef {
+            ptr: self.ptr,
+            _ctx: PhantomData,
+        }
+    }
+
+    pub(super) fn into_ref(self) -> SchemeRef<'a> {
+        SchemeRef {
+            ptr: self.ptr,
+            _ctx: PhantomData,
+        }
+    }
+
+    fn raw_mut(&mut self) -> &mut b::damos {
+        // SAFETY: `ptr` is valid and exclusively ours (type invariant).
+        unsafe { &mut *self.ptr }
+    }
+
+    /// Changes the access pattern (e.g. a new `min_age`); applies from the
+    /// next aggregation. `EINVAL` if a range is inverted.
+    pub fn set_pattern(&mut self, p: &AccessPattern) -> Result {
+        if !p.is_valid() {
+            return Err(EINVAL);
+        }
+        let raw = &mut self.raw_mut().pattern;
+        raw.min_sz_region = usize_of(p.sz.0)?;
+        raw.max_sz_region = usize_of(p.sz.1)?;
+        raw.min_nr_accesses = p.nr_accesses.0;
+        raw.max_nr_accesses = p.nr_accesses.1;
+        raw.min_age_region = p.age.0;
+        raw.max_age_region = p.age.1;
+        Ok(())
+    }
+
+    /// Sets the size quota (bytes per reset interval, 0: none); DAMON uses
+    /// it from the next charge window.
+    pub fn set_quota_sz(&mut self, sz: u64) {
+        self.raw_mut().quota.sz = usize::try_from(sz).unwrap_or(usize::MAX);
+    }
+
+    /// Sets the effective size quota of the current charge window.
+    pub fn set_effective_quota(&mut self, esz: u64) {
+        self.raw_mut().quota.esz = usize::try_from(esz).unwrap_or(usize::MAX);
+    }
+
+    /// Takes back up to `bytes` of what the current charge window was
+    /// charged; returns what was refunded.
+    pub fn refund_charge(&mut self, bytes: u64) -> u64 {
+        let q = &mut self.raw_mut().quota;
+        let refund = (q.charged_sz as u64).min(bytes);
+        q.charged_sz -= refund as usize;
+        refund
+    }
+}
