@@ -2,15 +2,20 @@
 
 //! damon_autotune: a self-tuning DAMON-based memory manager.
 //!
-//! This file is the module: its parameters and the wiring from them to
-//! DAMON. The layers it uses live in `rust/`:
-//! - `rust/damon`: safe abstractions over DAMON (the only `unsafe` code,
-//!   with `rust/params`, `rust/kunit` and the generated `rust/bindings`);
-//! - `rust/params`: typed module parameters;
+//! This file is the module: its life cycle and the parameters that drive
+//! it (`enabled`, `commit_inputs`, `kdamond_pid`). What runs is built in
+//! `module/`: `module/reclaim.rs` declares the reclaim parameters and turns
+//! them into a DAMON context and the callbacks its kdamond runs.
+//!
+//! The layers below live in `rust/`:
+//! - `rust/damon`: safe abstractions over DAMON; with `rust/params`,
+//!   `rust/kunit`, `rust/mm` and the generated `rust/bindings`, the only
+//!   `unsafe` code;
+//! - `rust/params`: typed module parameters (`module_params!`);
 //! - `rust/policy`: pure policy logic, also tested on the host;
 //! - `rust/tests`: the KUnit suites, run when the module is loaded.
 
-use kernel::prelude::*;
+use kernel::{prelude::*, sync::Arc};
 
 #[path = "rust/bindings/mod.rs"]
 pub mod bindings;
@@ -18,15 +23,20 @@ pub mod bindings;
 pub mod damon;
 #[path = "rust/kunit/mod.rs"]
 pub mod kunit;
+#[path = "rust/mm.rs"]
+pub mod mm;
 #[path = "rust/params/mod.rs"]
 pub mod params;
 #[path = "rust/policy/mod.rs"]
 pub mod policy;
+#[path = "module/reclaim.rs"]
+pub mod reclaim;
 #[path = "rust/tests/mod.rs"]
 mod tests;
 
-use damon::{Context, Kdamond, Ops};
+use damon::Kdamond;
 use params::{Locked, ParamLock};
+use reclaim::{LoopConfig, ReclaimCallbacks};
 
 module! {
     type: DamonAutotune,
@@ -39,47 +49,55 @@ module! {
 module_params! {
     /// Enable or disable damon_autotune: Y starts its kdamond, N stops it.
     enabled: bool = false, 0o600, hook = set_enabled;
+    /// Y makes the running kdamond use the current parameters (reads N once applied).
+    commit_inputs: bool = false, 0o600, hook = set_commit_inputs;
     /// PID of the kdamond, or -1 if none is running (read-only).
     kdamond_pid: i32 = -1, 0o400;
 }
 
-/// What the module runs, shared by `init`, `exit` and the `enabled` hook.
-struct State {
-    /// `init` has run: writes to `enabled` act, instead of only recording
-    /// the value for `init`.
-    live: bool,
-    kdamond: Option<Kdamond>,
+/// The running kdamond and the callbacks it runs.
+struct Running {
+    kdamond: Kdamond,
+    reclaim: Arc<ReclaimCallbacks>,
 }
 
-static STATE: Locked<State> = Locked::new(State {
-    live: false,
-    kdamond: None,
-});
+/// What the module runs, shared by `init`, `exit` and the parameter hooks.
+struct State {
+    /// `init` has run: `enabled` and `commit_inputs` act, instead of only
+    /// recording values for `init`.
+    live: bool,
+    running: Option<Running>,
+}
 
-/// Starts the kdamond.
+static STATE: Locked<State> = Locked::new(State { live: false, running: None });
+
+/// Builds a context from the parameters and starts its kdamond.
 fn turn_on(state: &mut State) -> Result {
-    if state.kdamond.is_some() {
+    if state.running.as_ref().is_some_and(|r| r.kdamond.is_running()) {
         return Ok(());
     }
-    let mut ctx = Context::new(Ops::PhysicalAddress)?;
-    ctx.add_physical_target(0, 0)?;
+    // A kdamond that stopped on its own is cleaned up and started again.
+    state.running = None;
+    let mut ctx = reclaim::build_context()?;
+    let callbacks = Arc::new(ReclaimCallbacks::new(&LoopConfig::read()), GFP_KERNEL)?;
+    ctx.set_callbacks(callbacks.clone());
     let kdamond = ctx.start().inspect_err(|e| {
         if *e == EBUSY {
-            pr_err!("another DAMON user (DAMON_RECLAIM, DAMON_LRU_SORT or sysfs) is running\n");
+            pr_err!("another DAMON user (DAMON_RECLAIM, DAMON_LRU_SORT or the sysfs interface) is running\n");
         }
     })?;
     kdamond_pid.set(kdamond.pid().unwrap_or(-1));
-    state.kdamond = Some(kdamond);
+    state.running = Some(Running { kdamond, reclaim: callbacks });
     Ok(())
 }
 
 /// Stops the kdamond, if any.
 fn turn_off(state: &mut State) {
-    state.kdamond = None;
+    state.running = None;
     kdamond_pid.set(-1);
 }
 
-/// The `enabled` hook: before `init` only records the value.
+/// `enabled`: before `init` only records the value.
 fn set_enabled(lock: &mut ParamLock, on: bool) -> Result {
     let state = STATE.get(lock);
     if !state.live {
@@ -91,6 +109,32 @@ fn set_enabled(lock: &mut ParamLock, on: bool) -> Result {
         turn_off(state);
         Ok(())
     }
+}
+
+/// `commit_inputs`: checks the parameters as a whole (`EINVAL` if DAMON
+/// would refuse them, and nothing changes) and hands them to the running
+/// kdamond, which applies them at its next callback.
+fn set_commit_inputs(lock: &mut ParamLock, commit: bool) -> Result {
+    let state = STATE.get(lock);
+    if !commit || !state.live {
+        return Ok(());
+    }
+    let ctx = reclaim::build_context()?;
+    if let Some(r) = &state.running {
+        r.kdamond.commit(ctx)?;
+        r.reclaim.update(&LoopConfig::read());
+    }
+    Ok(())
+}
+
+/// Called by the kdamond's callbacks once pending commits are applied.
+fn commit_applied() {
+    commit_inputs.set(false);
+}
+
+/// Called by the kdamond before it exits, stopped or on its own.
+fn kdamond_terminated() {
+    kdamond_pid.set(-1);
 }
 
 struct DamonAutotune;

@@ -5,3 +5,4 @@
  * module uses; everything else comes from the kernel crate's own bindings.
  */
 #include <linux/damon.h>
+#include <linux/psi.h>

@@ -88,35 +88,28 @@ impl ParamValue for u64 {
     }
 }
 
-/// Declares a fieldless enum whose values are written and shown as strings,
-/// for use as a parameter type (`modinfo` type `charp`).
+/// Makes a fieldless enum a parameter type whose values are written and
+/// shown as strings (`modinfo` type `charp`):
+///
+/// ```ignore
+/// param_enum!(Tuner { Consist = "consist", Temporal = "temporal" });
+/// ```
 #[macro_export]
 macro_rules! param_enum {
-    ($(#[$meta:meta])* $vis:vis enum $name:ident {
-        $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)?
-    }) => {
-        $(#[$meta])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-        #[repr(u8)]
-        $vis enum $name { $($(#[$vmeta])* $variant),+ }
-
-        impl $name {
-            const ALL: &'static [$name] = &[$($name::$variant),+];
-            const NAMES: &'static [&'static str] = &[$($text),+];
-
-            /// The name users write and read.
-            pub fn name(self) -> &'static str {
-                Self::NAMES[self as usize]
-            }
-        }
-
-        impl $crate::params::ParamValue for $name {
+    ($ty:path { $($variant:ident = $text:literal),+ $(,)? }) => {
+        impl $crate::params::ParamValue for $ty {
             const TYPE_NAME: &'static str = "charp";
             fn parse(s: &[u8]) -> Option<Self> {
-                $crate::params::parse::parse_choice(s, Self::NAMES).map(|i| Self::ALL[i])
+                use $ty as T;
+                const NAMES: &[&str] = &[$($text),+];
+                const ALL: &[T] = &[$(T::$variant),+];
+                $crate::params::parse::parse_choice(s, NAMES).and_then(|i| ALL.get(i).copied())
             }
             fn show(&self, f: &mut dyn core::fmt::Write) -> core::fmt::Result {
-                f.write_str(self.name())
+                use $ty as T;
+                f.write_str(match self {
+                    $(T::$variant => $text),+
+                })
             }
         }
     };

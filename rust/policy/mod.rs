@@ -9,3 +9,8 @@
 
 pub mod attrs;
 pub mod damos;
+pub mod failcharge;
+pub mod math;
+pub mod node;
+pub mod quota;
+pub mod reclaim;

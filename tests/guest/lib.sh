@@ -33,10 +33,14 @@ set_param() { echo "$2" > "$P/$1"; }
 # kdamond_running PID: a kdamond thread with that PID exists.
 kdamond_running() { [ "$1" -gt 0 ] 2>/dev/null && grep -q '^kdamond' "/proc/$1/comm" 2>/dev/null; }
 
+# kdamond_gone PID: no kdamond thread with that PID exists (any more).
+kdamond_gone() { ! kdamond_running "$1"; }
+
 # nr_kdamonds: how many kdamond threads exist.
 nr_kdamonds() { cat /proc/[0-9]*/comm 2>/dev/null | grep -c '^kdamond'; }
 
-# wait_until SECONDS COMMAND...: polls COMMAND every 0.2 s.
+# wait_until SECONDS COMMAND...: polls COMMAND (a function of this file
+# is fine) every 0.2 s.
 wait_until() {
 	local limit=$(( $1 * 5 )); shift
 	while [ $limit -gt 0 ]; do

@@ -48,10 +48,19 @@ def read_exports():
 
 def add_exports(text, syms, path):
     for sym in syms:
+        # A function: its definition ends at the first "}" in column 0.
         m = re.search(r"^[a-z][^\n;]*\b" + re.escape(sym) + r"\(", text, re.M)
-        if not m:
-            sys.exit(f"make-patch: {sym} not defined in {path}")
-        end = text.index("\n}\n", m.start()) + 3
+        if m:
+            end = text.index("\n}\n", m.start()) + 3
+        else:
+            # A variable: its definition ends with "};" or ";".
+            m = re.search(r"^[a-z][^\n(;]*\b" + re.escape(sym) + r"\s*(= \{|=|;)", text, re.M)
+            if not m:
+                sys.exit(f"make-patch: {sym} not defined in {path}")
+            if m.group(1) == "= {":
+                end = text.index("\n};\n", m.start()) + 4
+            else:
+                end = text.index(";\n", m.start()) + 2
         if text[end:].startswith(f"EXPORT_SYMBOL"):
             sys.exit(f"make-patch: {sym} in {path} is already exported")
         text = text[:end] + f"EXPORT_SYMBOL_GPL({sym});\n" + text[end:]

@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Memory metrics of the running kernel: per-node memory and memory
+//! pressure. Values are read without locks, as `/proc` does; the policy
+//! layer tolerates slightly stale or racy values.
+
+use crate::bindings as b;
+use crate::policy::node::NodeMem;
+use kernel::bindings as kb;
+
+/// Whether `nid` is a node whose data exists (online at some point).
+fn node_exists(nid: i32) -> bool {
+    let Ok(idx) = usize::try_from(nid) else {
+        return false;
+    };
+    if idx >= kb::MAX_NUMNODES as usize {
+        return false;
+    }
+    // SAFETY: `node_data` has `MAX_NUMNODES` entries and `idx` is in range;
+    // an entry is set once when its node comes up and never freed.
+    let pgdat = unsafe { *core::ptr::addr_of!(kb::node_data).cast::<*mut kb::pglist_data>().add(idx) };
+    !pgdat.is_null()
+}
+
+/// Node `nid`'s memory, or `None` if there is no such node.
+pub fn node_mem(nid: i32) -> Option<NodeMem> {
+    if !node_exists(nid) {
+        return None;
+    }
+    // SAFETY: all-zero is a valid `sysinfo`.
+    let mut info: kb::sysinfo = unsafe { core::mem::zeroed() };
+    // SAFETY: `nid` is a node with data; `info` is valid for writes.
+    unsafe { kb::si_meminfo_node(&mut info, nid) };
+    Some(NodeMem {
+        total: info.totalram as u64,
+        free: info.freeram as u64,
+    })
+}
+
+/// Total time, in µs since boot, some task stalled on memory ("some"
+/// memory PSI of the whole system). Stays 0 if PSI is disabled at boot.
+pub fn psi_some_mem_total_us() -> u64 {
+    // SAFETY: `psi_system` is a static that lives forever; the aggregator
+    // updates `total` in place, and a torn read of one u64 cannot happen
+    // on 64-bit; the read is volatile as the value changes under us.
+    let ns = unsafe {
+        core::ptr::read_volatile(core::ptr::addr_of!(
+            b::psi_system.total[b::psi_aggregators_PSI_AVGS as usize][b::psi_states_PSI_MEM_SOME as usize]
+        ))
+    };
+    ns / 1000
+}

@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The quota-goal feedback loop: how aggressive a scheme is, aimed at the
+//! goals the user states.
+//!
+//! Each goal has a current value and a target; its score is
+//! `current * 10000 / target` (10,000 bp: met). As upstream DAMON does,
+//! the most satisfied goal decides (the highest score). Two tuners turn the
+//! score into the size quota of the next reset interval:
+//! - [`Tuner::Consist`], upstream's proportional loop
+//!   `f(n) = max(f(n-1) * ((target - current) / target + 1), 1)`, in
+//!   basis points of bytes, exactly as `damon_feed_loop_next_input()`;
+//! - [`Tuner::Temporal`]: the full quota until the goal is met, then none.
+
+/// The score of a met goal.
+pub const GOAL_BP: u64 = 10_000;
+
+/// How the score becomes a quota.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tuner {
+    /// Upstream's proportional feedback loop.
+    Consist,
+    /// Everything until the goal is met, then nothing.
+    Temporal,
+}
+
+/// The score of one goal, in bp of its target: `current * 10000 /
+/// target`, saturating; a goal whose target is 0 scores 0.
+pub fn goal_score(current: u64, target: u64) -> u64 {
+    if target == 0 {
+        return 0;
+    }
+    super::math::mul_div(current, GOAL_BP, target)
+}
+
+/// Upstream's `damon_feed_loop_next_input()`: the next input of a loop
+/// whose output scored `score` (10,000: on target) for `last_input`.
+pub fn feed_loop_next_input(last_input: u64, score: u64) -> u64 {
+    const GOAL: u64 = GOAL_BP;
+    // The minimum input, so that the compensation is never zero.
+    const MIN_INPUT: u64 = 10_000;
+    if score == GOAL {
+        return last_input;
+    }
+    if score >= GOAL * 2 {
+        return MIN_INPUT;
+    }
+    let over_achieving = score > GOAL;
+    let diff = if over_achieving { score - GOAL } else { GOAL - score };
+    let compensation = if last_input < u64::MAX / diff {
+        last_input * diff / GOAL
+    } else {
+        last_input / GOAL * diff
+    };
+    if over_achieving {
+        return last_input.saturating_sub(compensation).max(MIN_INPUT);
+    }
+    last_input.saturating_add(compensation)
+}
+
+/// What the loop allows for the next reset interval.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Allowance {
+    /// No limit from the loop (the time quota may still limit).
+    Unlimited,
+    /// At most this many bytes (0: nothing at all).
+    Bytes(u64),
+}
+
+impl Allowance {
+    /// Bytes, with `Unlimited` as `u64::MAX`.
+    pub fn bytes(self) -> u64 {
+        match self {
+            Allowance::Unlimited => u64::MAX,
+            Allowance::Bytes(b) => b,
+        }
+    }
+}
+
+/// The state of one scheme's loop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GoalLoop {
+    /// The consist loop's input, bytes in basis points (0: not started).
+    esz_bp: u64,
+}
+
+impl Default for GoalLoop {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl GoalLoop {
+    /// A loop that has not run yet.
+    pub const fn new() -> Self {
+        Self { esz_bp: 0 }
+    }
+
+    /// The state, to keep it between steps (e.g. in an atomic).
+    pub fn saved(&self) -> u64 {
+        self.esz_bp
+    }
+
+    /// Restores a state [`GoalLoop::saved`] gave.
+    pub fn restore(&mut self, saved: u64) {
+        self.esz_bp = saved;
+    }
+
+    /// One step, once per reset interval: `score` is the highest goal
+    /// score, `cap` the user's size quota (0: none). Returns the allowance
+    /// of the next interval.
+    pub fn step(&mut self, tuner: Tuner, score: u64, cap: u64) -> Allowance {
+        let capped = |b: u64| Allowance::Bytes(if cap != 0 { b.min(cap) } else { b });
+        match tuner {
+            Tuner::Consist => {
+                self.esz_bp = feed_loop_next_input(self.esz_bp.max(GOAL_BP), score);
+                capped(self.esz_bp / GOAL_BP)
+            }
+            Tuner::Temporal => {
+                if score >= GOAL_BP {
+                    Allowance::Bytes(0)
+                } else if cap != 0 {
+                    Allowance::Bytes(cap)
+                } else {
+                    Allowance::Unlimited
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The kernel's own KUnit case (`damon_test_feed_loop_next_input`).
+    #[test]
+    fn kernel_feed_loop_pairs() {
+        let last = 900_000;
+        assert!(feed_loop_next_input(last, 200) > last);
+        assert!(feed_loop_next_input(last, 250_000_000) < last);
+        assert!(feed_loop_next_input(last, 200) > feed_loop_next_input(last, 2000));
+    }
+
+    #[test]
+    fn feed_loop_values() {
+        assert_eq!(feed_loop_next_input(900_000, GOAL_BP), 900_000);
+        assert_eq!(feed_loop_next_input(900_000, 20_000), 10_000);
+        assert_eq!(feed_loop_next_input(900_000, 0), 1_800_000);
+        assert_eq!(feed_loop_next_input(900_000, 5_000), 1_350_000);
+        assert_eq!(feed_loop_next_input(900_000, 15_000), 450_000);
+        assert_eq!(feed_loop_next_input(10_000, 19_999), 10_000);
+        // Overflow: the division goes first, then saturation.
+        assert_eq!(feed_loop_next_input(u64::MAX, 0), u64::MAX);
+        assert_eq!(feed_loop_next_input(u64::MAX / 2, 5_000), u64::MAX / 2 + u64::MAX / 2 / GOAL_BP * 5_000);
+    }
+
+    #[test]
+    fn scores() {
+        assert_eq!(goal_score(500, 1000), 5000);
+        assert_eq!(goal_score(0, 1000), 0);
+        assert_eq!(goal_score(7, 0), 0);
+        assert_eq!(goal_score(u64::MAX, 1), u64::MAX);
+    }
+
+    #[test]
+    fn consist_grows_until_goal_then_shrinks() {
+        let mut l = GoalLoop::new();
+        let mut last = 0;
+        for _ in 0..40 {
+            let a = l.step(Tuner::Consist, 0, 0).bytes();
+            assert!(a >= last);
+            last = a;
+        }
+        assert!(last > 1 << 30, "{}", last);
+        let before = last;
+        let after = l.step(Tuner::Consist, 15_000, 0).bytes();
+        assert!(after < before);
+        assert_eq!(l.step(Tuner::Consist, 0, 4096), Allowance::Bytes(4096));
+    }
+
+    #[test]
+    fn temporal_is_all_or_nothing() {
+        let mut l = GoalLoop::new();
+        assert_eq!(l.step(Tuner::Temporal, 9_999, 0), Allowance::Unlimited);
+        assert_eq!(l.step(Tuner::Temporal, 9_999, 1 << 20), Allowance::Bytes(1 << 20));
+        assert_eq!(l.step(Tuner::Temporal, 10_000, 1 << 20), Allowance::Bytes(0));
+    }
+}
