@@ -69,11 +69,18 @@ struct State {
     running: Option<Running>,
 }
 
-static STATE: Locked<State> = Locked::new(State { live: false, running: None });
+static STATE: Locked<State> = Locked::new(State {
+    live: false,
+    running: None,
+});
 
 /// Builds a context from the parameters and starts its kdamond.
 fn turn_on(state: &mut State) -> Result {
-    if state.running.as_ref().is_some_and(|r| r.kdamond.is_running()) {
+    if state
+        .running
+        .as_ref()
+        .is_some_and(|r| r.kdamond.is_running())
+    {
         return Ok(());
     }
     // A kdamond that stopped on its own is cleaned up and started again.
@@ -87,7 +94,10 @@ fn turn_on(state: &mut State) -> Result {
         }
     })?;
     kdamond_pid.set(kdamond.pid().unwrap_or(-1));
-    state.running = Some(Running { kdamond, reclaim: callbacks });
+    state.running = Some(Running {
+        kdamond,
+        reclaim: callbacks,
+    });
     Ok(())
 }
 

@@ -159,8 +159,12 @@ pub(crate) fn build_context() -> Result<Context> {
     cfg.validate().map_err(|e| {
         match e {
             ConfigError::Attrs(a) => pr_err!("invalid monitoring attributes: {:?}\n", a),
-            ConfigError::Watermarks => pr_err!("watermarks must be ordered high >= mid >= low <= 1000\n"),
-            ConfigError::Region => pr_err!("monitor_region_start must be below monitor_region_end\n"),
+            ConfigError::Watermarks => {
+                pr_err!("watermarks must be ordered high >= mid >= low <= 1000\n")
+            }
+            ConfigError::Region => {
+                pr_err!("monitor_region_start must be below monitor_region_end\n")
+            }
         }
         EINVAL
     })?;
@@ -291,7 +295,11 @@ impl LoopConfigCell {
     fn get(&self) -> LoopConfig {
         let r = Ordering::Relaxed;
         LoopConfig {
-            tuner: if self.tuner_temporal.load(r) { Tuner::Temporal } else { Tuner::Consist },
+            tuner: if self.tuner_temporal.load(r) {
+                Tuner::Temporal
+            } else {
+                Tuner::Consist
+            },
             cap: self.cap.load(r),
             psi_goal_us: self.psi_goal_us.load(r),
             feedback: self.feedback.load(r),
@@ -374,14 +382,24 @@ impl Callbacks for ReclaimCallbacks {
 
         // Failed regions were charged in full by the 6.12 core: refund
         // what the charge ratio says they should not cost.
-        let tried = st.sz_tried.wrapping_sub(self.last_tried.swap(st.sz_tried, Ordering::Relaxed));
-        let applied = st.sz_applied.wrapping_sub(self.last_applied.swap(st.sz_applied, Ordering::Relaxed));
-        s.refund_charge(failcharge::refund(tried, applied, cfg.fail_num, cfg.fail_denom));
+        let tried = st
+            .sz_tried
+            .wrapping_sub(self.last_tried.swap(st.sz_tried, Ordering::Relaxed));
+        let applied = st
+            .sz_applied
+            .wrapping_sub(self.last_applied.swap(st.sz_applied, Ordering::Relaxed));
+        s.refund_charge(failcharge::refund(
+            tried,
+            applied,
+            cfg.fail_num,
+            cfg.fail_denom,
+        ));
 
         // Once per reset interval, the goal loop sets the next quota.
         let now = Ktime::ktime_get().to_ns() as u64;
         if now >= self.next_tune_ns.load(Ordering::Relaxed) {
-            self.next_tune_ns.store(now + cfg.reset_interval_ms * 1_000_000, Ordering::Relaxed);
+            self.next_tune_ns
+                .store(now + cfg.reset_interval_ms * 1_000_000, Ordering::Relaxed);
             let sz = self.tune(&cfg);
             s.set_quota_sz(sz);
             if !self.started.swap(true, Ordering::Relaxed) {

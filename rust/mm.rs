@@ -18,7 +18,11 @@ fn node_exists(nid: i32) -> bool {
     }
     // SAFETY: `node_data` has `MAX_NUMNODES` entries and `idx` is in range;
     // an entry is set once when its node comes up and never freed.
-    let pgdat = unsafe { *core::ptr::addr_of!(kb::node_data).cast::<*mut kb::pglist_data>().add(idx) };
+    let pgdat = unsafe {
+        *core::ptr::addr_of!(kb::node_data)
+            .cast::<*mut kb::pglist_data>()
+            .add(idx)
+    };
     !pgdat.is_null()
 }
 
@@ -45,7 +49,8 @@ pub fn psi_some_mem_total_us() -> u64 {
     // on 64-bit; the read is volatile as the value changes under us.
     let ns = unsafe {
         core::ptr::read_volatile(core::ptr::addr_of!(
-            b::psi_system.total[b::psi_aggregators_PSI_AVGS as usize][b::psi_states_PSI_MEM_SOME as usize]
+            b::psi_system.total[b::psi_aggregators_PSI_AVGS as usize]
+                [b::psi_states_PSI_MEM_SOME as usize]
         ))
     };
     ns / 1000

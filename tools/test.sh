@@ -52,9 +52,12 @@ if [ $rc != 0 ]; then
 fi
 tools/kernel/check-exports.sh damon_autotune.ko "$KDIR/source"
 result kernel_patch_exports_exactly_what_is_used $?
+mkdir -p out/guest-bin
+gcc -static -O2 -Wall -Wextra -Werror -o out/guest-bin/masim tools/workload/masim.c
+result workload_builds $?
 
 # 3. QEMU: KUnit and integration.
-tools/qemu/vm.sh --log out/console.log --timeout 900 run-all.sh
+tools/qemu/vm.sh --log out/console.log --timeout 900 --mem 1G --swap 512M run-all.sh
 tools/qemu/check-console.py out/console.log --counts out/console.counts \
 	--suite damon --suite damon-operations --suite damon-sysfs \
 	--suite damon_autotune_params --suite damon_autotune_policy --suite damon_autotune_damon

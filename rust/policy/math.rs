@@ -48,7 +48,20 @@ mod tests {
 
     #[test]
     fn matches_u128_on_a_grid() {
-        let vals = [0, 1, 2, 3, 7, 1000, 4096, 1 << 32, (1 << 32) + 1, 1 << 63, u64::MAX - 1, u64::MAX];
+        let vals = [
+            0,
+            1,
+            2,
+            3,
+            7,
+            1000,
+            4096,
+            1 << 32,
+            (1 << 32) + 1,
+            1 << 63,
+            u64::MAX - 1,
+            u64::MAX,
+        ];
         for &a in &vals {
             for &b in &vals {
                 for &c in &vals[1..] {

@@ -38,11 +38,39 @@ mod tests {
     fn edges() {
         assert_eq!(NodeMem { total: 0, free: 0 }.free_bp(), None);
         assert_eq!(NodeMem { total: 0, free: 0 }.used_bp(), None);
-        assert_eq!(NodeMem { total: 100, free: 100 }.free_bp(), Some(10_000));
-        assert_eq!(NodeMem { total: 100, free: 0 }.used_bp(), Some(10_000));
-        assert_eq!(NodeMem { total: 100, free: 150 }.free_bp(), Some(10_000));
+        assert_eq!(
+            NodeMem {
+                total: 100,
+                free: 100
+            }
+            .free_bp(),
+            Some(10_000)
+        );
+        assert_eq!(
+            NodeMem {
+                total: 100,
+                free: 0
+            }
+            .used_bp(),
+            Some(10_000)
+        );
+        assert_eq!(
+            NodeMem {
+                total: 100,
+                free: 150
+            }
+            .free_bp(),
+            Some(10_000)
+        );
         assert_eq!(NodeMem { total: 3, free: 1 }.free_bp(), Some(3333));
         assert_eq!(NodeMem { total: 3, free: 1 }.used_bp(), Some(6667));
-        assert_eq!(NodeMem { total: u64::MAX, free: u64::MAX / 2 }.free_bp(), Some(4999));
+        assert_eq!(
+            NodeMem {
+                total: u64::MAX,
+                free: u64::MAX / 2
+            }
+            .free_bp(),
+            Some(4999)
+        );
     }
 }

@@ -46,7 +46,11 @@ pub fn feed_loop_next_input(last_input: u64, score: u64) -> u64 {
         return MIN_INPUT;
     }
     let over_achieving = score > GOAL;
-    let diff = if over_achieving { score - GOAL } else { GOAL - score };
+    let diff = if over_achieving {
+        score - GOAL
+    } else {
+        GOAL - score
+    };
     let compensation = if last_input < u64::MAX / diff {
         last_input * diff / GOAL
     } else {
@@ -152,7 +156,10 @@ mod tests {
         assert_eq!(feed_loop_next_input(10_000, 19_999), 10_000);
         // Overflow: the division goes first, then saturation.
         assert_eq!(feed_loop_next_input(u64::MAX, 0), u64::MAX);
-        assert_eq!(feed_loop_next_input(u64::MAX / 2, 5_000), u64::MAX / 2 + u64::MAX / 2 / GOAL_BP * 5_000);
+        assert_eq!(
+            feed_loop_next_input(u64::MAX / 2, 5_000),
+            u64::MAX / 2 + u64::MAX / 2 / GOAL_BP * 5_000
+        );
     }
 
     #[test]
@@ -183,7 +190,13 @@ mod tests {
     fn temporal_is_all_or_nothing() {
         let mut l = GoalLoop::new();
         assert_eq!(l.step(Tuner::Temporal, 9_999, 0), Allowance::Unlimited);
-        assert_eq!(l.step(Tuner::Temporal, 9_999, 1 << 20), Allowance::Bytes(1 << 20));
-        assert_eq!(l.step(Tuner::Temporal, 10_000, 1 << 20), Allowance::Bytes(0));
+        assert_eq!(
+            l.step(Tuner::Temporal, 9_999, 1 << 20),
+            Allowance::Bytes(1 << 20)
+        );
+        assert_eq!(
+            l.step(Tuner::Temporal, 10_000, 1 << 20),
+            Allowance::Bytes(0)
+        );
     }
 }

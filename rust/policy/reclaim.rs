@@ -6,7 +6,8 @@
 
 use super::attrs::{AttrsError, MonitoringAttrs};
 use super::damos::{
-    AccessPattern, Action, Filter, Goal, GoalMetric, Quota, SchemeSpec, Watermarks, WmarkMetric, MIN_REGION,
+    AccessPattern, Action, Filter, Goal, GoalMetric, Quota, SchemeSpec, Watermarks, WmarkMetric,
+    MIN_REGION,
 };
 
 /// Everything the reclaim parameters say, as plain values.
@@ -161,24 +162,42 @@ mod tests {
     #[test]
     fn combinations_are_checked() {
         let bad_wmarks = ReclaimConfig {
-            wmarks: Watermarks { mid: 600, ..DEFAULT.wmarks },
+            wmarks: Watermarks {
+                mid: 600,
+                ..DEFAULT.wmarks
+            },
             ..DEFAULT
         };
         assert_eq!(bad_wmarks.validate(), Err(ConfigError::Watermarks));
         let over = ReclaimConfig {
-            wmarks: Watermarks { high: 1001, ..DEFAULT.wmarks },
+            wmarks: Watermarks {
+                high: 1001,
+                ..DEFAULT.wmarks
+            },
             ..DEFAULT
         };
         assert_eq!(over.validate(), Err(ConfigError::Watermarks));
-        let region = ReclaimConfig { region: (8192, 4096), ..DEFAULT };
-        assert_eq!(region.validate(), Err(ConfigError::Region));
-        let region = ReclaimConfig { region: (0, 4096), ..DEFAULT };
-        assert_eq!(region.validate(), Ok(()));
-        let attrs = ReclaimConfig {
-            attrs: MonitoringAttrs { aggr_interval_us: 1000, ..DEFAULT.attrs },
+        let region = ReclaimConfig {
+            region: (8192, 4096),
             ..DEFAULT
         };
-        assert_eq!(attrs.validate(), Err(ConfigError::Attrs(AttrsError::BadIntervals)));
+        assert_eq!(region.validate(), Err(ConfigError::Region));
+        let region = ReclaimConfig {
+            region: (0, 4096),
+            ..DEFAULT
+        };
+        assert_eq!(region.validate(), Ok(()));
+        let attrs = ReclaimConfig {
+            attrs: MonitoringAttrs {
+                aggr_interval_us: 1000,
+                ..DEFAULT.attrs
+            },
+            ..DEFAULT
+        };
+        assert_eq!(
+            attrs.validate(),
+            Err(ConfigError::Attrs(AttrsError::BadIntervals))
+        );
     }
 
     #[test]
@@ -189,20 +208,37 @@ mod tests {
             skip_anon: true,
             ..DEFAULT
         };
-        let mut goals = [Goal { metric: GoalMetric::UserInput, target: 0, current: 0 }; MAX_GOALS];
+        let mut goals = [Goal {
+            metric: GoalMetric::UserInput,
+            target: 0,
+            current: 0,
+        }; MAX_GOALS];
         let n = c.goals(&mut goals);
         assert_eq!(n, 2);
         assert_eq!(goals[0].metric, GoalMetric::SomeMemPsiUs);
-        assert_eq!(goals[1], Goal { metric: GoalMetric::UserInput, target: 10_000, current: 5000 });
+        assert_eq!(
+            goals[1],
+            Goal {
+                metric: GoalMetric::UserInput,
+                target: 10_000,
+                current: 5000
+            }
+        );
         assert_eq!(DEFAULT.goals(&mut goals), 0);
-        assert_eq!(c.scheme(&goals[..n]).filters, &[Filter::Anon { matching: true }]);
+        assert_eq!(
+            c.scheme(&goals[..n]).filters,
+            &[Filter::Anon { matching: true }]
+        );
     }
 
     #[test]
     fn min_age_follows_aggregation_interval() {
         let c = ReclaimConfig {
             min_age_us: 1_000_000,
-            attrs: MonitoringAttrs { aggr_interval_us: 20_000, ..DEFAULT.attrs },
+            attrs: MonitoringAttrs {
+                aggr_interval_us: 20_000,
+                ..DEFAULT.attrs
+            },
             ..DEFAULT
         };
         assert_eq!(c.scheme(&[]).pattern.age.0, 50);

@@ -1,0 +1,76 @@
+# Proactive reclaim into a real swap device (virtio disk): the cold part
+# of a workload is paged out, the hot part is not, the size quota caps
+# the rate, enabled=N stops it.
+
+[ -b /dev/vda ] || { fail reclaim_needs_swap_disk "no /dev/vda"; return; }
+mkswap /dev/vda >/dev/null && swapon /dev/vda
+check swap_on grep -q vda /proc/swaps
+
+vmstat() { awk -v k="$1" '$1 == k {print $2}' /proc/vmstat; }
+swap_used_kb() { awk '/^SwapTotal/ {t = $2} /^SwapFree/ {f = $2} END {print t - f}' /proc/meminfo; }
+
+# 160 MiB written once and never again, 16 MiB touched all the time.
+cat > /tmp/reclaim.cfg <<'CFG'
+cold, 160M
+hot, 16M
+
+run
+600000
+hot, 1, 4096, 1
+CFG
+masim --quiet /tmp/reclaim.cfg &
+masim_pid=$!
+sleep 8    # filled, and the cold part ages
+
+rmmod damon_autotune 2>/dev/null
+# Always active (free memory is below 999 per thousand), short min_age,
+# no time quota, 8 MiB per 1 s reset interval.
+check insmod_reclaim insmod /damon_autotune.ko enabled=Y min_age=2000000 \
+	wmarks_high=1000 wmarks_mid=999 wmarks_low=0 wmarks_interval=1000000 \
+	quota_ms=0 quota_sz=8388608 quota_reset_interval_ms=1000
+# Reclaim starts once regions are min_age old (in aggregation intervals,
+# which TCG stretches).
+started=0
+for i in $(seq 60); do
+	[ "$(param bytes_reclaimed_regions)" -gt 0 ] && { started=$i; break; }
+	sleep 1
+done
+check quota_reclaim_starts [ "$started" -gt 0 ]
+b0=$(param bytes_reclaimed_regions)
+sleep 10
+b1=$(param bytes_reclaimed_regions)
+echo "reclaim: started after ${started} s; quota 8 MiB/s: reclaimed $(( (b1 - b0) >> 10 )) KiB in 10 s, effective_quota_sz $(param effective_quota_sz)"
+check quota_reclaims_something [ $((b1 - b0)) -gt 0 ]
+# The quota is charged per reset interval; allow one interval of slack.
+check quota_caps_rate [ $((b1 - b0)) -le $(( 11 * 8388608 )) ]
+
+# Lift the quota: the rest of the cold part goes.
+set_param quota_sz 0
+check commit_unlimited set_param commit_inputs Y
+out0=$(vmstat pswpout)
+in0=$(vmstat pswpin)
+wait_until 60 sh -c "[ \$(awk '/^SwapTotal/ {t = \$2} /^SwapFree/ {f = \$2} END {print t - f}' /proc/meminfo) -gt 120000 ]"
+sleep 3
+used=$(swap_used_kb)
+out1=$(vmstat pswpout)
+in1=$(vmstat pswpin)
+echo "reclaim: swap used ${used} KiB, pswpout +$((out1 - out0)), pswpin +$((in1 - in0)), bytes_reclaimed_regions $(param bytes_reclaimed_regions)"
+check cold_part_swapped_out [ "$used" -gt 120000 ]
+check stats_count_reclaim [ "$(param bytes_reclaimed_regions)" -gt $((80 << 20)) ]
+check pswpout_counts_reclaim [ $((out1 - out0)) -gt 10000 ]
+# The hot part stays: what comes back is a small part of what went out.
+check hot_part_not_refaulted [ $(( (in1 - in0) * 10 )) -lt $((out1 - out0 + 2560)) ]
+
+# enabled=N: nothing more is reclaimed.
+check disable_reclaim set_param enabled N
+sleep 1
+out2=$(vmstat pswpout)
+sleep 5
+out3=$(vmstat pswpout)
+echo "reclaim: after enabled=N, pswpout +$((out3 - out2)) in 5 s"
+check nothing_reclaimed_when_disabled [ $((out3 - out2)) -lt 256 ]
+
+kill "$masim_pid"
+wait "$masim_pid" 2>/dev/null
+rmmod damon_autotune
+swapoff /dev/vda

@@ -1,0 +1,299 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * masim: a memory access simulator reading masim's configuration format.
+ *
+ *   masim [--loops N] [--mlock REGION] [--bind REGION:NODE] [--quiet] CONFIG
+ *
+ * CONFIG has a block of regions, "name, size[, init]" per line (size in
+ * bytes, or with a K/M/G suffix; init is ignored: contents are random),
+ * then phases, blank-line separated: a name line, a duration line (ms),
+ * and access patterns "region, random(1)/sequential(0), stride, weight
+ * [, ro|wo|rw]".  '#' starts a comment.
+ *
+ * Regions are anonymous memory filled with random (incompressible) bytes.
+ * Each phase picks patterns by weight and touches its region: at a random
+ * stride-aligned offset, or the next stride sequentially; "rw" (default)
+ * reads and writes a byte, "ro" reads, "wo" writes.  After each phase it
+ * prints "masim: phase NAME: N accesses in T ms, A accesses/ms".
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_REGIONS 32
+#define MAX_PHASES 64
+#define MAX_PATTERNS 16
+#define MPOL_BIND 2
+
+struct region {
+	char name[64];
+	size_t size;
+	unsigned char *mem;
+};
+
+struct pattern {
+	struct region *region;
+	int random;
+	size_t stride;
+	unsigned weight;
+	int read, write;
+	size_t next;	/* sequential position */
+};
+
+struct phase {
+	char name[64];
+	unsigned long ms;
+	struct pattern patterns[MAX_PATTERNS];
+	int nr_patterns;
+	unsigned total_weight;
+};
+
+static struct region regions[MAX_REGIONS];
+static int nr_regions;
+static struct phase phases[MAX_PHASES];
+static int nr_phases;
+static uint64_t rng = 88172645463325252ull;
+
+static uint64_t next_rand(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+static void die(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "masim: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n");
+	exit(1);
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+static size_t parse_size(const char *s)
+{
+	char *end;
+	unsigned long long v = strtoull(s, &end, 0);
+
+	switch (*end) {
+	case 'K': case 'k': v <<= 10; break;
+	case 'M': case 'm': v <<= 20; break;
+	case 'G': case 'g': v <<= 30; break;
+	case '\0': break;
+	default: die("bad size '%s'", s);
+	}
+	return v;
+}
+
+static struct region *find_region(const char *name)
+{
+	for (int i = 0; i < nr_regions; i++)
+		if (!strcmp(regions[i].name, name))
+			return &regions[i];
+	die("unknown region '%s'", name);
+	return NULL;
+}
+
+/* Splits "a, b, c" in place; returns the number of fields. */
+static int split(char *line, char **f, int max)
+{
+	int n = 0;
+	char *save, *tok;
+
+	for (tok = strtok_r(line, ",", &save); tok && n < max; tok = strtok_r(NULL, ",", &save))
+		f[n++] = trim(tok);
+	return n;
+}
+
+static void parse(const char *path)
+{
+	FILE *fp = fopen(path, "r");
+	char buf[512];
+	int block = 0;		/* 0: regions, then one per phase */
+	int line_in_block = 0;
+	struct phase *ph = NULL;
+
+	if (!fp)
+		die("cannot open '%s'", path);
+	while (fgets(buf, sizeof(buf), fp)) {
+		char *hash = strchr(buf, '#');
+		char *line, *f[8];
+		int n;
+
+		if (hash)
+			*hash = '\0';
+		line = trim(buf);
+		if (!*line) {
+			if (line_in_block) {
+				block++;
+				line_in_block = 0;
+			}
+			continue;
+		}
+		if (block == 0) {
+			struct region *r = &regions[nr_regions++];
+
+			if (nr_regions > MAX_REGIONS)
+				die("too many regions%s", "");
+			n = split(line, f, 8);
+			if (n < 2)
+				die("bad region line '%s'", line);
+			snprintf(r->name, sizeof(r->name), "%s", f[0]);
+			r->size = parse_size(f[1]);
+		} else if (line_in_block == 0) {
+			if (nr_phases >= MAX_PHASES)
+				die("too many phases%s", "");
+			ph = &phases[nr_phases++];
+			snprintf(ph->name, sizeof(ph->name), "%s", line);
+		} else if (line_in_block == 1) {
+			ph->ms = strtoul(line, NULL, 0);
+		} else {
+			struct pattern *p;
+
+			if (ph->nr_patterns >= MAX_PATTERNS)
+				die("too many patterns in phase %s", ph->name);
+			p = &ph->patterns[ph->nr_patterns++];
+			n = split(line, f, 8);
+			if (n < 4)
+				die("bad pattern line '%s'", line);
+			p->region = find_region(f[0]);
+			p->random = atoi(f[1]);
+			p->stride = parse_size(f[2]);
+			if (!p->stride)
+				p->stride = 4096;
+			p->weight = atoi(f[3]);
+			p->read = p->write = 1;
+			if (n > 4 && !strcmp(f[4], "ro"))
+				p->write = 0;
+			if (n > 4 && !strcmp(f[4], "wo"))
+				p->read = 0;
+			ph->total_weight += p->weight;
+		}
+		line_in_block++;
+	}
+	fclose(fp);
+	if (!nr_regions || !nr_phases)
+		die("'%s' needs regions and phases", path);
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static volatile unsigned char sink;
+
+static void run_phase(struct phase *ph, int quiet)
+{
+	double start = now_ms(), elapsed;
+	unsigned long long accesses = 0;
+
+	if (!ph->total_weight)
+		die("phase '%s' has no weight", ph->name);
+	do {
+		for (int burst = 0; burst < 4096; burst++) {
+			unsigned pick = next_rand() % ph->total_weight;
+			struct pattern *p = ph->patterns;
+			size_t off;
+
+			while (pick >= p->weight) {
+				pick -= p->weight;
+				p++;
+			}
+			if (p->random) {
+				off = (next_rand() % (p->region->size / p->stride)) * p->stride;
+			} else {
+				off = p->next;
+				p->next = (p->next + p->stride) % p->region->size;
+			}
+			if (p->read)
+				sink = p->region->mem[off];
+			if (p->write)
+				p->region->mem[off] = (unsigned char)next_rand();
+			accesses++;
+		}
+		elapsed = now_ms() - start;
+	} while (elapsed < ph->ms);
+	if (!quiet)
+		printf("masim: phase %s: %llu accesses in %.0f ms, %.1f accesses/ms\n",
+		       ph->name, accesses, elapsed, accesses / elapsed);
+	fflush(stdout);
+}
+
+int main(int argc, char **argv)
+{
+	const char *mlock_name = NULL, *bind = NULL;
+	int loops = 1, quiet = 0, i;
+
+	for (i = 1; i < argc - 1; i++) {
+		if (!strcmp(argv[i], "--loops"))
+			loops = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--mlock"))
+			mlock_name = argv[++i];
+		else if (!strcmp(argv[i], "--bind"))
+			bind = argv[++i];
+		else if (!strcmp(argv[i], "--quiet"))
+			quiet = 1;
+		else
+			break;
+	}
+	if (i != argc - 1)
+		die("usage: masim [--loops N] [--mlock REGION] [--bind REGION:NODE] [--quiet] CONFIG%s", "");
+	parse(argv[i]);
+
+	for (i = 0; i < nr_regions; i++) {
+		struct region *r = &regions[i];
+
+		r->mem = mmap(NULL, r->size, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (r->mem == MAP_FAILED)
+			die("cannot map region '%s'", r->name);
+		if (bind) {
+			char name[64];
+			unsigned long node, mask;
+			const char *colon = strchr(bind, ':');
+
+			if (!colon || (size_t)(colon - bind) >= sizeof(name))
+				die("bad --bind '%s'", bind);
+			snprintf(name, colon - bind + 1, "%s", bind);
+			node = strtoul(colon + 1, NULL, 0);
+			mask = 1ul << node;
+			if (!strcmp(name, r->name) &&
+			    syscall(SYS_mbind, r->mem, r->size, MPOL_BIND, &mask, 64, 0))
+				die("mbind failed: %s", strerror(errno));
+		}
+		if (mlock_name && !strcmp(mlock_name, r->name) && mlock(r->mem, r->size))
+			die("mlock failed: %s", strerror(errno));
+		for (size_t off = 0; off < r->size; off += 8)
+			*(uint64_t *)(r->mem + off) = next_rand();
+	}
+	if (!quiet)
+		printf("masim: %d regions ready\n", nr_regions);
+	fflush(stdout);
+	for (int l = 0; loops <= 0 || l < loops; l++)
+		for (i = 0; i < nr_phases; i++)
+			run_phase(&phases[i], quiet);
+	return 0;
+}
