@@ -4,7 +4,8 @@
 
 use crate::kunit::Test;
 use crate::kunit_suite;
-use crate::params::ParamValue;
+use crate::params::{Param, ParamValue};
+use crate::policy::quota::Tuner;
 
 fn numbers_follow_kstrtoul(t: &mut Test) {
     t.expect_eq(u64::parse(b"120000000\n"), Some(120_000_000));

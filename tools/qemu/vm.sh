@@ -9,7 +9,7 @@
 #   --mem SIZE       guest memory (default 1G; split evenly over NUMA nodes)
 #   --numa N         N NUMA nodes: node 0 has the CPUs, the others are CPU-less
 #   --swap SIZE      a raw swap disk on virtio (/dev/vda in the guest)
-#   --disk SIZE      a raw scratch disk on virtio (next /dev/vdX), for ext4
+#   --disk SIZE      a scratch disk on virtio (next /dev/vdX), formatted ext4
 #   --append ARGS    extra kernel command-line arguments
 #   --timeout SEC    hard limit, then QEMU is killed (default 600)
 #   --log FILE       console log (default out/console.log)
@@ -83,6 +83,7 @@ if [ -n "$swap" ]; then
 fi
 if [ -n "$disk" ]; then
 	truncate -s "$disk" "$work/disk.img"
+	mkfs.ext4 -q -F "$work/disk.img"
 	args+=(-drive "file=$work/disk.img,if=virtio,format=raw")
 fi
 cmdline="console=ttyS0 loglevel=8 panic=-1 oops=panic kunit.stats_enabled=2$append"

@@ -1,0 +1,73 @@
+# The fail-charge scenario of the seed, scaled down: half of the memory
+# mlocked (pageout fails there), page cache filling the rest, reclaim
+# with a hard quota aiming at 40% free memory (temporal tuner). Without
+# fail-charge, failed regions use up the quota and the rate is uneven;
+# with fail_charge_num=1 fail_charge_denom=4096 it holds near the quota.
+# Asserts the ordering of the two rates, and prints both series.
+
+[ -b /dev/vdb ] || { fail failcharge_needs_disk "no /dev/vdb"; return; }
+mkdir -p /mnt/scratch
+mount -t ext4 /dev/vdb /mnt/scratch || { fail failcharge_mount; return; }
+
+node_kb() { awk -v k="$1" '$3 == k":" {print $4}' /sys/devices/system/node/node0/meminfo; }
+free_bp() { echo $(( $(node_kb MemFree) * 10000 / $(node_kb MemTotal) )); }
+
+total_kb=$(node_kb MemTotal)
+pin_kb=$((total_kb * 45 / 100))
+printf 'pinned, %dK\ntouch, 4K\n\nrun\n600000\ntouch, 0, 4096, 1\n' "$pin_kb" > /tmp/pin.cfg
+masim --quiet --mlock pinned /tmp/pin.cfg &
+pin_pid=$!
+sleep 5
+quota=$((8 << 20))
+
+# run_variant NAME NUM DENOM: fill the page cache, reclaim for 20 s after
+# reclaim starts, print the per-second series, set RATE_<NAME> (KiB/s,
+# mean over the seconds before the goal was met) and MIN_<NAME>.
+run_variant() {
+	local name=$1 num=$2 denom=$3 fill_mb series="" prev cur i n=0 sum=0 min=999999999 started=0
+	echo 3 > /proc/sys/vm/drop_caches
+	fill_mb=$(( ($(node_kb MemFree) - total_kb * 8 / 100) / 1024 ))
+	dd if=/dev/zero of=/mnt/scratch/cache bs=1M count="$fill_mb" 2>/dev/null
+	cat /mnt/scratch/cache > /dev/null
+	echo "failcharge: $name: filled ${fill_mb} MiB of page cache, free bp $(free_bp)"
+	rmmod damon_autotune 2>/dev/null
+	insmod /damon_autotune.ko enabled=Y min_age=1000000 \
+		wmarks_high=1000 wmarks_mid=999 wmarks_low=0 wmarks_interval=1000000 \
+		quota_ms=0 quota_sz=$quota quota_reset_interval_ms=1000 \
+		quota_goal_nid=0 quota_mem_free_goal_bp=4000 quota_goal_tuner=temporal \
+		fail_charge_num="$num" fail_charge_denom="$denom" || { fail "failcharge_insmod_$name"; return; }
+	for i in $(seq 60); do
+		[ "$(param bytes_reclaimed_regions)" -gt 0 ] && { started=1; break; }
+		sleep 1
+	done
+	prev=$(param bytes_reclaimed_regions)
+	for i in $(seq 20); do
+		sleep 1
+		cur=$(param bytes_reclaimed_regions)
+		series="$series $(( (cur - prev) >> 10 ))"
+		if [ "$(free_bp)" -lt 4000 ]; then
+			n=$((n + 1)); sum=$((sum + (cur - prev) / 1024))
+			[ $(( (cur - prev) / 1024 )) -lt "$min" ] && min=$(( (cur - prev) / 1024 ))
+		fi
+		prev=$cur
+	done
+	[ "$n" -gt 0 ] || { n=1; min=0; }
+	echo "failcharge: $name: KiB reclaimed per 1 s interval (quota $((quota >> 10))):$series"
+	echo "failcharge: $name: mean $((sum / n)) KiB/s, min $min KiB/s over $n intervals before the goal; tried $(param bytes_reclaim_tried_regions), reclaimed $(param bytes_reclaimed_regions), quota exceeds $(param nr_quota_exceeds), free bp $(free_bp)"
+	eval "RATE_$name=$((sum / n)) MIN_$name=$min"
+	check "failcharge_${name}_started" [ "$started" = 1 ]
+	set_param enabled N
+	rmmod damon_autotune
+}
+
+run_variant off 0 0
+run_variant on 1 4096
+check failcharge_faster_with_ratio [ "$RATE_on" -gt "$RATE_off" ]
+check failcharge_steadier_with_ratio [ "$MIN_on" -ge "$MIN_off" ]
+# Never above the hard quota (one interval of slack for the sampling).
+check failcharge_within_quota [ "$RATE_on" -le $((2 * (quota >> 10))) ]
+
+kill "$pin_pid"
+wait "$pin_pid" 2>/dev/null
+rm -f /mnt/scratch/cache
+umount /mnt/scratch
