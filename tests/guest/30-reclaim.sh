@@ -9,18 +9,13 @@ check swap_on grep -q vda /proc/swaps
 vmstat() { awk -v k="$1" '$1 == k {print $2}' /proc/vmstat; }
 swap_used_kb() { awk '/^SwapTotal/ {t = $2} /^SwapFree/ {f = $2} END {print t - f}' /proc/meminfo; }
 
-# 160 MiB written once and never again, 16 MiB touched all the time.
-cat > /tmp/reclaim.cfg <<'CFG'
-cold, 160M
-hot, 16M
-
-run
-600000
-hot, 1, 4096, 1
-CFG
-masim --quiet /tmp/reclaim.cfg &
-masim_pid=$!
-sleep 8    # filled, and the cold part ages
+# A cold part, written once and never again, that fills the memory but
+# 96 MiB (so that reclaim mostly finds pages, not free memory), and 16 MiB
+# touched all the time.
+cold_kb=$(( $(awk '/^MemFree/ {print $2}' /proc/meminfo) - 96 * 1024 - 16 * 1024 ))
+printf 'cold, %dK\nhot, 16M\n\nrun\n600000\nhot, 1, 4096, 1\n' "$cold_kb" > /tmp/reclaim.cfg
+check masim_ready start_masim /tmp/reclaim.cfg
+sleep 3    # the cold part ages
 
 rmmod damon_autotune 2>/dev/null
 # Always active (free memory is below 999 per thousand), short min_age,
@@ -49,14 +44,14 @@ set_param quota_sz 0
 check commit_unlimited set_param commit_inputs Y
 out0=$(vmstat pswpout)
 in0=$(vmstat pswpin)
-wait_until 60 sh -c "[ \$(awk '/^SwapTotal/ {t = \$2} /^SwapFree/ {f = \$2} END {print t - f}' /proc/meminfo) -gt 120000 ]"
+wait_until 90 sh -c "[ \$(awk '/^SwapTotal/ {t = \$2} /^SwapFree/ {f = \$2} END {print t - f}' /proc/meminfo) -gt 163840 ]"
 sleep 3
 used=$(swap_used_kb)
 out1=$(vmstat pswpout)
 in1=$(vmstat pswpin)
 echo "reclaim: swap used ${used} KiB, pswpout +$((out1 - out0)), pswpin +$((in1 - in0)), bytes_reclaimed_regions $(param bytes_reclaimed_regions)"
-check cold_part_swapped_out [ "$used" -gt 120000 ]
-check stats_count_reclaim [ "$(param bytes_reclaimed_regions)" -gt $((80 << 20)) ]
+check cold_part_swapped_out [ "$used" -gt 163840 ]
+check stats_count_reclaim [ "$(param bytes_reclaimed_regions)" -gt $((128 << 20)) ]
 check pswpout_counts_reclaim [ $((out1 - out0)) -gt 10000 ]
 # The hot part stays: what comes back is a small part of what went out.
 check hot_part_not_refaulted [ $(( (in1 - in0) * 10 )) -lt $((out1 - out0 + 2560)) ]
@@ -70,7 +65,6 @@ out3=$(vmstat pswpout)
 echo "reclaim: after enabled=N, pswpout +$((out3 - out2)) in 5 s"
 check nothing_reclaimed_when_disabled [ $((out3 - out2)) -lt 256 ]
 
-kill "$masim_pid"
-wait "$masim_pid" 2>/dev/null
+stop_masim
 rmmod damon_autotune
 swapoff /dev/vda

@@ -19,9 +19,8 @@ goal_test() {
 	target_kb=$(awk '/MemTotal/ {t = $4} /MemFree/ {f = $4} END {print int(f - t / 4)}' \
 		/sys/devices/system/node/node0/meminfo)
 	printf 'cold, %dK\nhot, 8M\n\nrun\n600000\nhot, 1, 4096, 1\n' "$target_kb" > /tmp/goal.cfg
-	masim --quiet /tmp/goal.cfg &
-	masim_pid=$!
-	sleep 6
+	check "masim_ready_$tuner" start_masim /tmp/goal.cfg
+	sleep 2
 	local before=$(node_free_bp)
 	goal=5000
 	rmmod damon_autotune 2>/dev/null
@@ -41,8 +40,7 @@ goal_test() {
 	check "goal_${tuner}_not_everything" [ "$swap" -lt $((target_kb * 9 / 10)) ]
 	check "goal_${tuner}_score_reported" [ "$score" -ge 9000 ]
 	set_param enabled N
-	kill "$masim_pid"
-	wait "$masim_pid" 2>/dev/null
+	stop_masim
 	rmmod damon_autotune
 	sleep 2
 }

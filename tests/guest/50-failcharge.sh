@@ -15,9 +15,7 @@ free_bp() { echo $(( $(node_kb MemFree) * 10000 / $(node_kb MemTotal) )); }
 total_kb=$(node_kb MemTotal)
 pin_kb=$((total_kb * 45 / 100))
 printf 'pinned, %dK\ntouch, 4K\n\nrun\n600000\ntouch, 0, 4096, 1\n' "$pin_kb" > /tmp/pin.cfg
-masim --quiet --mlock pinned /tmp/pin.cfg &
-pin_pid=$!
-sleep 5
+check masim_pinned_ready start_masim /tmp/pin.cfg --mlock pinned
 quota=$((8 << 20))
 
 # run_variant NAME NUM DENOM: fill the page cache, reclaim for 20 s after
@@ -27,7 +25,10 @@ run_variant() {
 	local name=$1 num=$2 denom=$3 fill_mb series="" prev cur i n=0 sum=0 min=999999999 started=0
 	echo 3 > /proc/sys/vm/drop_caches
 	fill_mb=$(( ($(node_kb MemFree) - total_kb * 8 / 100) / 1024 ))
-	dd if=/dev/zero of=/mnt/scratch/cache bs=1M count="$fill_mb" 2>/dev/null
+	# A sparse file: reading it fills the page cache with clean pages and
+	# no disk I/O (which TCG makes slow).
+	rm -f /mnt/scratch/cache
+	truncate -s "${fill_mb}M" /mnt/scratch/cache
 	cat /mnt/scratch/cache > /dev/null
 	echo "failcharge: $name: filled ${fill_mb} MiB of page cache, free bp $(free_bp)"
 	rmmod damon_autotune 2>/dev/null
@@ -67,7 +68,6 @@ check failcharge_steadier_with_ratio [ "$MIN_on" -ge "$MIN_off" ]
 # Never above the hard quota (one interval of slack for the sampling).
 check failcharge_within_quota [ "$RATE_on" -le $((2 * (quota >> 10))) ]
 
-kill "$pin_pid"
-wait "$pin_pid" 2>/dev/null
+stop_masim
 rm -f /mnt/scratch/cache
 umount /mnt/scratch

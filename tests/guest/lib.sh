@@ -50,3 +50,19 @@ wait_until() {
 	done
 	return 1
 }
+
+# start_masim CONFIG [OPTIONS...]: starts the workload generator in the
+# background and waits (up to 180 s) until its regions are allocated and
+# filled; sets masim_pid. Its output goes to /tmp/masim.log.
+start_masim() {
+	local cfg=$1; shift
+	masim "$@" "$cfg" > /tmp/masim.log 2>&1 &
+	masim_pid=$!
+	wait_until 180 grep -q "regions ready" /tmp/masim.log
+}
+
+# stop_masim: stops the workload generator started last.
+stop_masim() {
+	kill "$masim_pid" 2>/dev/null
+	wait "$masim_pid" 2>/dev/null
+}
