@@ -402,9 +402,13 @@ impl Callbacks for ReclaimCallbacks {
                 .store(now + cfg.reset_interval_ms * 1_000_000, Ordering::Relaxed);
             let sz = self.tune(&cfg);
             s.set_quota_sz(sz);
-            if !self.started.swap(true, Ordering::Relaxed) {
-                // 6.12 leaves the first charge window unlimited (esz 0):
-                // start it with the quota instead.
+            // The core picks `sz` up at its next charge window, except in
+            // two cases where the module sets the effective quota itself:
+            // 6.12 leaves the first window unlimited (esz 0), and with no
+            // time quota and an unlimited size quota it stops opening
+            // windows at all, so a new limit would never be applied.
+            let first = !self.started.swap(true, Ordering::Relaxed);
+            if first || s.as_ref().quota().ms == 0 {
                 s.set_effective_quota(sz);
             }
         }
