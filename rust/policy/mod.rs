@@ -11,6 +11,7 @@ pub mod attrs;
 pub mod damos;
 pub mod failcharge;
 pub mod math;
+pub mod min_age;
 pub mod node;
 pub mod quota;
 pub mod reclaim;
