@@ -57,7 +57,7 @@ gcc -static -O2 -Wall -Wextra -Werror -o out/guest-bin/masim tools/workload/masi
 result workload_builds $?
 
 # 3. QEMU: KUnit and integration.
-tools/qemu/vm.sh --log out/console.log --timeout 1800 --mem 1G --swap 512M --disk 768M run-all.sh
+tools/qemu/vm.sh --log out/console.log --timeout 2400 --mem 768M --swap 512M --disk 768M run-all.sh
 tools/qemu/check-console.py out/console.log --counts out/console.counts \
 	--suite damon --suite damon-operations --suite damon-sysfs \
 	--suite damon_autotune_params --suite damon_autotune_policy --suite damon_autotune_damon
