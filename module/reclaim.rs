@@ -221,7 +221,7 @@ fn initial_quota(cfg: &LoopConfig) -> u64 {
     if !cfg.has_goals() {
         return cfg.cap;
     }
-    to_quota_sz(GoalLoop::new().step(cfg.tuner, 0, cfg.cap))
+    to_quota_sz(GoalLoop::new().step(cfg.tuner, 0, cfg.cap, None))
 }
 
 /// A loop allowance as DAMON's `quota.sz` (0: no limit; 1 byte, smaller
@@ -242,6 +242,8 @@ pub(crate) struct ReclaimCallbacks {
     last_tried: AtomicU64,
     last_applied: AtomicU64,
     esz_bp_loop: AtomicU64,
+    /// Bytes charged to the scheme up to the last loop step.
+    last_charged: AtomicU64,
     next_tune_ns: AtomicU64,
     last_psi_us: AtomicU64,
     started: AtomicBool,
@@ -319,6 +321,7 @@ impl ReclaimCallbacks {
             last_tried: AtomicU64::new(0),
             last_applied: AtomicU64::new(0),
             esz_bp_loop: AtomicU64::new(0),
+            last_charged: AtomicU64::new(0),
             next_tune_ns: AtomicU64::new(0),
             last_psi_us: AtomicU64::new(mm::psi_some_mem_total_us()),
             started: AtomicBool::new(false),
@@ -351,7 +354,8 @@ impl ReclaimCallbacks {
     }
 
     /// One step of the goal loop: the size quota of the next interval.
-    fn tune(&self, cfg: &LoopConfig) -> u64 {
+    /// `used` is what the scheme was charged since the last step.
+    fn tune(&self, cfg: &LoopConfig, used: u64) -> u64 {
         let Some(score) = self.score(cfg) else {
             goal_score_bp.set(0);
             return cfg.cap;
@@ -360,7 +364,7 @@ impl ReclaimCallbacks {
         // The loop state is the consist input, kept across steps.
         let mut l = GoalLoop::new();
         l.restore(self.esz_bp_loop.load(Ordering::Relaxed));
-        let a = l.step(cfg.tuner, score, cfg.cap);
+        let a = l.step(cfg.tuner, score, cfg.cap, Some(used));
         self.esz_bp_loop.store(l.saved(), Ordering::Relaxed);
         to_quota_sz(a)
     }
@@ -400,7 +404,10 @@ impl Callbacks for ReclaimCallbacks {
         if now >= self.next_tune_ns.load(Ordering::Relaxed) {
             self.next_tune_ns
                 .store(now + cfg.reset_interval_ms * 1_000_000, Ordering::Relaxed);
-            let sz = self.tune(&cfg);
+            let q = s.as_ref().quota_state();
+            let charged = q.total_charged_sz.wrapping_add(q.charged_sz);
+            let used = charged.wrapping_sub(self.last_charged.swap(charged, Ordering::Relaxed));
+            let sz = self.tune(&cfg, used);
             s.set_quota_sz(sz);
             // The core picks `sz` up at its next charge window, except in
             // two cases where the module sets the effective quota itself:

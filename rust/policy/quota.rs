@@ -9,7 +9,12 @@
 //! score into the size quota of the next reset interval:
 //! - [`Tuner::Consist`], upstream's proportional loop
 //!   `f(n) = max(f(n-1) * ((target - current) / target + 1), 1)`, in
-//!   basis points of bytes, exactly as `damon_feed_loop_next_input()`;
+//!   basis points of bytes, exactly as `damon_feed_loop_next_input()`,
+//!   with one addition: it does not grow while the last interval left
+//!   most of its quota unused (anti-windup). Upstream's loop keeps growing
+//!   while reclaim is slower than the quota, to gigabytes, and then needs
+//!   many intervals to come back down once the goal is met: in QEMU it
+//!   overshot a 50% free-memory goal to 76%.
 //! - [`Tuner::Temporal`]: the full quota until the goal is met, then none.
 
 /// The score of a met goal.
@@ -111,13 +116,21 @@ impl GoalLoop {
     }
 
     /// One step, once per reset interval: `score` is the highest goal
-    /// score, `cap` the user's size quota (0: none). Returns the allowance
-    /// of the next interval.
-    pub fn step(&mut self, tuner: Tuner, score: u64, cap: u64) -> Allowance {
+    /// score, `cap` the user's size quota (0: none), `used` the bytes the
+    /// scheme was charged since the last step (`None`: unknown, no
+    /// anti-windup). Returns the allowance of the next interval.
+    pub fn step(&mut self, tuner: Tuner, score: u64, cap: u64, used: Option<u64>) -> Allowance {
         let capped = |b: u64| Allowance::Bytes(if cap != 0 { b.min(cap) } else { b });
         match tuner {
             Tuner::Consist => {
-                self.esz_bp = feed_loop_next_input(self.esz_bp.max(GOAL_BP), score);
+                let last = self.esz_bp.max(GOAL_BP);
+                let esz = last / GOAL_BP;
+                // Most of the quota unused: a bigger one would change
+                // nothing now and only delay the way back.
+                let unused =
+                    used.is_some_and(|u| u < esz / 2 && esz - u >= super::damos::MIN_REGION);
+                let next = feed_loop_next_input(last, score);
+                self.esz_bp = if unused && next > last { last } else { next };
                 capped(self.esz_bp / GOAL_BP)
             }
             Tuner::Temporal => {
@@ -175,27 +188,60 @@ mod tests {
         let mut l = GoalLoop::new();
         let mut last = 0;
         for _ in 0..40 {
-            let a = l.step(Tuner::Consist, 0, 0).bytes();
+            let a = l.step(Tuner::Consist, 0, 0, None).bytes();
             assert!(a >= last);
             last = a;
         }
         assert!(last > 1 << 30, "{}", last);
         let before = last;
-        let after = l.step(Tuner::Consist, 15_000, 0).bytes();
+        let after = l.step(Tuner::Consist, 15_000, 0, None).bytes();
         assert!(after < before);
-        assert_eq!(l.step(Tuner::Consist, 0, 4096), Allowance::Bytes(4096));
+        assert_eq!(
+            l.step(Tuner::Consist, 0, 4096, None),
+            Allowance::Bytes(4096)
+        );
+    }
+
+    #[test]
+    fn consist_does_not_wind_up_on_an_unused_quota() {
+        let mut l = GoalLoop::new();
+        // Reclaim can only do 1 MiB per interval, whatever the quota: the
+        // quota stops growing within four times that.
+        let mut quota = 0;
+        for _ in 0..200 {
+            quota = l
+                .step(Tuner::Consist, 0, 0, Some(quota.min(1 << 20)))
+                .bytes();
+        }
+        assert!(quota <= 4 << 20, "{}", quota);
+        assert!(quota >= 1 << 20, "{}", quota);
+        // It still starts from one byte, where no page fits and nothing is
+        // used: the first pages get through.
+        let mut l = GoalLoop::new();
+        let mut q = 0;
+        for _ in 0..40 {
+            q = l
+                .step(Tuner::Consist, 0, 0, Some(if q >= 4096 { 4096 } else { 0 }))
+                .bytes();
+        }
+        assert!(q >= 4096 && q < 2 * 8192 + 4096, "{}", q);
+        // Over the goal it shrinks, used or not.
+        assert!(l.step(Tuner::Consist, 15_000, 0, Some(0)).bytes() < q);
     }
 
     #[test]
     fn temporal_is_all_or_nothing() {
         let mut l = GoalLoop::new();
-        assert_eq!(l.step(Tuner::Temporal, 9_999, 0), Allowance::Unlimited);
         assert_eq!(
-            l.step(Tuner::Temporal, 9_999, 1 << 20),
+            l.step(Tuner::Temporal, 9_999, 0, None),
+            Allowance::Unlimited
+        );
+        assert_eq!(
+            l.step(Tuner::Temporal, 9_999, 1 << 20, Some(0)),
             Allowance::Bytes(1 << 20)
         );
         assert_eq!(
-            l.step(Tuner::Temporal, 10_000, 1 << 20),
+            l.step(Tuner::Temporal, 10_000, 1 << 20, None),
             Allowance::Bytes(0)
         );
     }
