@@ -32,7 +32,9 @@ run_variant() {
 	cat /mnt/scratch/cache > /dev/null
 	echo "failcharge: $name: filled ${fill_mb} MiB of page cache, free bp $(free_bp)"
 	rmmod damon_autotune 2>/dev/null
-	insmod /damon_autotune.ko enabled=Y min_age=1000000 \
+	# min_age 0: every region not accessed is a target, as in the seed
+	# (damo with no access pattern), so the quota is what limits.
+	insmod /damon_autotune.ko enabled=Y min_age=0 \
 		wmarks_high=1000 wmarks_mid=999 wmarks_low=0 wmarks_interval=1000000 \
 		quota_ms=0 quota_sz=$quota quota_reset_interval_ms=1000 \
 		quota_goal_nid=0 quota_mem_free_goal_bp=4000 quota_goal_tuner=temporal \
@@ -55,7 +57,7 @@ run_variant() {
 	[ "$n" -gt 0 ] || { n=1; min=0; }
 	echo "failcharge: $name: KiB reclaimed per 1 s interval (quota $((quota >> 10))):$series"
 	echo "failcharge: $name: mean $((sum / n)) KiB/s, min $min KiB/s over $n intervals before the goal; tried $(param bytes_reclaim_tried_regions), reclaimed $(param bytes_reclaimed_regions), quota exceeds $(param nr_quota_exceeds), free bp $(free_bp)"
-	eval "RATE_$name=$((sum / n)) MIN_$name=$min"
+	eval "RATE_$name=$((sum / n)) MIN_$name=$min EXCEEDS_$name=$(param nr_quota_exceeds)"
 	check "failcharge_${name}_started" [ "$started" = 1 ]
 	set_param enabled N
 	rmmod damon_autotune
@@ -63,6 +65,8 @@ run_variant() {
 
 run_variant off 0 0
 run_variant on 1 4096
+# Without the ratio, failed regions use up the quota; with it, they don't.
+check failcharge_fewer_quota_exceeds [ "$EXCEEDS_on" -lt "$EXCEEDS_off" ]
 check failcharge_faster_with_ratio [ "$RATE_on" -gt "$RATE_off" ]
 check failcharge_steadier_with_ratio [ "$MIN_on" -ge "$MIN_off" ]
 # Never above the hard quota (one interval of slack for the sampling).
