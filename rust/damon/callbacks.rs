@@ -230,14 +230,7 @@ impl Running<'_> {
     /// The monitoring attributes.
     pub fn attrs(&self) -> MonitoringAttrs {
         // SAFETY: `ctx` is valid (type invariant).
-        let a = unsafe { &(*self.ctx).attrs };
-        MonitoringAttrs {
-            sample_interval_us: a.sample_interval as u64,
-            aggr_interval_us: a.aggr_interval as u64,
-            ops_update_interval_us: a.ops_update_interval as u64,
-            min_nr_regions: a.min_nr_regions as u64,
-            max_nr_regions: a.max_nr_regions as u64,
-        }
+        super::context::attrs_from_raw(unsafe { &(*self.ctx).attrs })
     }
 }
 

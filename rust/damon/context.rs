@@ -73,14 +73,7 @@ impl Context {
     /// The monitoring attributes.
     pub fn attrs(&self) -> MonitoringAttrs {
         // SAFETY: `ptr` is valid (type invariant).
-        let a = unsafe { &(*self.ptr.as_ptr()).attrs };
-        MonitoringAttrs {
-            sample_interval_us: a.sample_interval as u64,
-            aggr_interval_us: a.aggr_interval as u64,
-            ops_update_interval_us: a.ops_update_interval as u64,
-            min_nr_regions: a.min_nr_regions as u64,
-            max_nr_regions: a.max_nr_regions as u64,
-        }
+        attrs_from_raw(unsafe { &(*self.ptr.as_ptr()).attrs })
     }
 
     /// Sets the monitoring attributes. Invalid ones (see
@@ -172,6 +165,17 @@ impl Drop for Context {
         // SAFETY: by the type invariant the context is owned and not
         // running; it is not used after this. `shared` is dropped after.
         unsafe { b::damon_destroy_ctx(self.ptr.as_ptr()) };
+    }
+}
+
+/// Reads a `struct damon_attrs`.
+pub(super) fn attrs_from_raw(a: &b::damon_attrs) -> MonitoringAttrs {
+    MonitoringAttrs {
+        sample_interval_us: a.sample_interval as u64,
+        aggr_interval_us: a.aggr_interval as u64,
+        ops_update_interval_us: a.ops_update_interval as u64,
+        min_nr_regions: a.min_nr_regions as u64,
+        max_nr_regions: a.max_nr_regions as u64,
     }
 }
 
