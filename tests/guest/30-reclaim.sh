@@ -37,8 +37,11 @@ sleep 10
 t1=$(param bytes_reclaim_tried_regions)
 o1=$(vmstat pswpout)
 echo "reclaim: started after ${started} s; quota 8 MiB/s: tried $(( (t1 - t0) >> 10 )) KiB in 10 s, paged out $(( (o1 - o0) * 4 )) KiB, effective_quota_sz $(param effective_quota_sz)"
-check quota_pages_out_something [ $((o1 - o0)) -gt 0 ]
-# The quota is charged per reset interval; allow one interval of slack.
+# There is far more to try than the quota allows: the quota is what
+# limits (half of it at least), and it is not exceeded (one interval of
+# slack for the sampling). What is tried may all be free memory (then
+# nothing is paged out: fail-charge is the answer, see 50-failcharge.sh).
+check quota_is_used [ $((t1 - t0)) -ge $(( 5 * 8388608 )) ]
 check quota_caps_rate [ $((t1 - t0)) -le $(( 11 * 8388608 )) ]
 
 # Lift the quota: the rest of the cold part goes.
