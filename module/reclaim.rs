@@ -156,18 +156,23 @@ fn config() -> ReclaimConfig {
 /// refused here, with `EINVAL`, before anything runs.
 pub(crate) fn build_context() -> Result<Context> {
     let cfg = config();
-    cfg.validate().map_err(|e| {
-        match e {
-            ConfigError::Attrs(a) => pr_err!("invalid monitoring attributes: {:?}\n", a),
-            ConfigError::Watermarks => {
-                pr_err!("watermarks must be ordered high >= mid >= low <= 1000\n")
+    cfg.validate()
+        .and_then(|()| cfg.validate_region_in(mm::ram_span().unwrap_or((0, 0))))
+        .map_err(|e| {
+            match e {
+                ConfigError::Attrs(a) => pr_err!("invalid monitoring attributes: {:?}\n", a),
+                ConfigError::Watermarks => {
+                    pr_err!("watermarks must be ordered high >= mid >= low <= 1000\n")
+                }
+                ConfigError::Region => {
+                    pr_err!("monitor_region_start must be below monitor_region_end\n")
+                }
+                ConfigError::RegionOutsideRam => {
+                    pr_err!("the monitoring region is outside the physical memory\n")
+                }
             }
-            ConfigError::Region => {
-                pr_err!("monitor_region_start must be below monitor_region_end\n")
-            }
-        }
-        EINVAL
-    })?;
+            EINVAL
+        })?;
     let mut ctx = Context::new(Ops::PhysicalAddress)?;
     ctx.set_attrs(&cfg.attrs)?;
     ctx.add_physical_target(cfg.region.0, cfg.region.1)?;

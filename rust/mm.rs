@@ -8,22 +8,55 @@ use crate::bindings as b;
 use crate::policy::node::NodeMem;
 use kernel::bindings as kb;
 
-/// Whether `nid` is a node whose data exists (online at some point).
-fn node_exists(nid: i32) -> bool {
+/// Node `nid`'s data, or null if there is no such node.
+fn pgdat(nid: i32) -> *mut kb::pglist_data {
     let Ok(idx) = usize::try_from(nid) else {
-        return false;
+        return core::ptr::null_mut();
     };
     if idx >= kb::MAX_NUMNODES as usize {
-        return false;
+        return core::ptr::null_mut();
     }
     // SAFETY: `node_data` has `MAX_NUMNODES` entries and `idx` is in range;
     // an entry is set once when its node comes up and never freed.
-    let pgdat = unsafe {
+    unsafe {
         *core::ptr::addr_of!(kb::node_data)
             .cast::<*mut kb::pglist_data>()
             .add(idx)
+    }
+}
+
+/// Whether `nid` is a node whose data exists (online at some point).
+fn node_exists(nid: i32) -> bool {
+    !pgdat(nid).is_null()
+}
+
+/// The physical address range `[start, end)` node `nid` spans, if it
+/// exists and has memory.
+pub fn node_range(nid: i32) -> Option<(u64, u64)> {
+    let pgdat = pgdat(nid);
+    if pgdat.is_null() {
+        return None;
+    }
+    // SAFETY: `pgdat` is a node's data, never freed.
+    let (start_pfn, spanned) = unsafe {
+        (
+            (*pgdat).node_start_pfn as u64,
+            (*pgdat).node_spanned_pages as u64,
+        )
     };
-    !pgdat.is_null()
+    if spanned == 0 {
+        return None;
+    }
+    let shift = kb::PAGE_SHIFT as u64;
+    Some((start_pfn << shift, (start_pfn + spanned) << shift))
+}
+
+/// The physical address range all nodes' memory spans, from the lowest
+/// start to the highest end.
+pub fn ram_span() -> Option<(u64, u64)> {
+    (0..kb::MAX_NUMNODES as i32)
+        .filter_map(node_range)
+        .reduce(|(s0, e0), (s1, e1)| (s0.min(s1), e0.max(e1)))
 }
 
 /// Node `nid`'s memory, or `None` if there is no such node.

@@ -121,7 +121,7 @@ impl Context {
     /// (from its first to its last page frame). `EINVAL` if the node is
     /// not online or has no memory.
     pub fn add_node_target(&mut self, nid: i32) -> Result<(u64, u64)> {
-        let (start, end) = node_range(nid).ok_or(EINVAL)?;
+        let (start, end) = crate::mm::node_range(nid).ok_or(EINVAL)?;
         self.add_physical_target(start, end)
     }
 
@@ -177,35 +177,4 @@ pub(super) fn attrs_from_raw(a: &b::damon_attrs) -> MonitoringAttrs {
         min_nr_regions: a.min_nr_regions as u64,
         max_nr_regions: a.max_nr_regions as u64,
     }
-}
-
-/// The physical address range `[start, end)` of node `nid`'s memory, if
-/// the node is online and has memory.
-fn node_range(nid: i32) -> Option<(u64, u64)> {
-    let idx = usize::try_from(nid).ok()?;
-    if idx >= kernel::bindings::MAX_NUMNODES as usize {
-        return None;
-    }
-    // SAFETY: `node_data` has `MAX_NUMNODES` entries; `idx` is in range.
-    // Entries of offline nodes are null; online ones are never freed.
-    let pgdat = unsafe {
-        *core::ptr::addr_of!(kernel::bindings::node_data)
-            .cast::<*mut kernel::bindings::pglist_data>()
-            .add(idx)
-    };
-    if pgdat.is_null() {
-        return None;
-    }
-    // SAFETY: `pgdat` is an online node's data.
-    let (start_pfn, spanned) = unsafe {
-        (
-            (*pgdat).node_start_pfn as u64,
-            (*pgdat).node_spanned_pages as u64,
-        )
-    };
-    if spanned == 0 {
-        return None;
-    }
-    let shift = kernel::bindings::PAGE_SHIFT as u64;
-    Some((start_pfn << shift, (start_pfn + spanned) << shift))
 }

@@ -45,6 +45,8 @@ pub enum ConfigError {
     Watermarks,
     /// Monitoring region start ≥ end (other than both 0).
     Region,
+    /// Monitoring region outside the physical memory.
+    RegionOutsideRam,
 }
 
 /// DAMON_RECLAIM's defaults.
@@ -83,6 +85,17 @@ impl ReclaimConfig {
             return Err(ConfigError::Region);
         }
         Ok(())
+    }
+
+    /// Checks that the monitoring region (if set) lies within `ram`, the
+    /// physical address range memory spans.
+    pub fn validate_region_in(&self, ram: (u64, u64)) -> Result<(), ConfigError> {
+        let (start, end) = self.region;
+        if (start, end) == (0, 0) || (ram.0 <= start && end <= ram.1) {
+            Ok(())
+        } else {
+            Err(ConfigError::RegionOutsideRam)
+        }
     }
 
     /// The quota goals the DAMON core tunes towards: memory pressure and
@@ -197,6 +210,33 @@ mod tests {
         assert_eq!(
             attrs.validate(),
             Err(ConfigError::Attrs(AttrsError::BadIntervals))
+        );
+    }
+
+    #[test]
+    fn region_must_be_in_ram() {
+        let ram = (4096, 1 << 30);
+        assert_eq!(DEFAULT.validate_region_in(ram), Ok(()));
+        let inside = ReclaimConfig {
+            region: (8192, 1 << 30),
+            ..DEFAULT
+        };
+        assert_eq!(inside.validate_region_in(ram), Ok(()));
+        let beyond = ReclaimConfig {
+            region: (8192, (1 << 30) + 4096),
+            ..DEFAULT
+        };
+        assert_eq!(
+            beyond.validate_region_in(ram),
+            Err(ConfigError::RegionOutsideRam)
+        );
+        let below = ReclaimConfig {
+            region: (0, 8192),
+            ..DEFAULT
+        };
+        assert_eq!(
+            below.validate_region_in(ram),
+            Err(ConfigError::RegionOutsideRam)
         );
     }
 

@@ -118,6 +118,14 @@ fn reclaim_config_checks(t: &mut Test) {
     };
     t.expect_eq(c.validate(), Err(ConfigError::Region));
     t.expect_eq(DEFAULT.scheme(&[]).pattern.age.0, 1200);
+    let c = crate::policy::reclaim::ReclaimConfig {
+        region: (4096, 1 << 40),
+        ..DEFAULT
+    };
+    t.expect_eq(
+        c.validate_region_in((0, 1 << 30)),
+        Err(ConfigError::RegionOutsideRam),
+    );
 }
 
 kunit_suite!(

@@ -88,6 +88,9 @@ refuse_enable min_nr_regions 2 10
 refuse_enable min_nr_regions 2000 10
 refuse_enable aggr_interval 1000 100000
 refuse_enable monitor_region_start 8192 0
+set_param monitor_region_start 4096
+refuse_enable monitor_region_end 1152921504606846976 0
+set_param monitor_region_start 0
 check_eq no_kdamond_after_refusals "$(nr_kdamonds)" 0
 
 # Running: a bad combination in commit_inputs is refused and the
