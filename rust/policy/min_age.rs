@@ -7,18 +7,26 @@
 //! kernel's own reclaim (kswapd and direct) stole, and how many were
 //! refaulted (anon weighted 3, file 1, as DAMA does), smooths them, and
 //! decides:
+//! - **down** when the kernel's reclaim does most of the work: memory is
+//!   short and DAMON, which knows what is cold, should take that work
+//!   over. The refaults seen meanwhile are the *baseline*: what
+//!   refaulting the workload does whoever reclaims.
 //! - **up** when DAMON does a fair share of the reclaim and the refaults
-//!   are a large fraction of what was reclaimed: DAMON evicts memory that
-//!   is still in use. The `min_age` that caused it becomes a learned
-//!   floor.
-//! - **down** when refaults are a small fraction of the reclaim: cold
-//!   memory is there to take, so DAMON should take it before kswapd does,
-//!   but never below the learned floor (with a margin). The floor decays
-//!   slowly, so that a workload whose working set changes is followed.
+//!   exceed that baseline by a margin: DAMON evicts memory that is still
+//!   in use and that memory could have stayed. The `min_age` that caused
+//!   it becomes a learned floor.
+//! - **down** too when DAMON reclaims with refaults near the baseline:
+//!   cold memory is there to take, but never below the learned floor
+//!   (with a margin).
 //!
-//! A decision needs the same signal for several periods in a row (more to
-//! go down than up), and a deadband between the two thresholds holds the
-//! value, so noise does not make it oscillate.
+//! DAMA raises `min_age` whenever refaults follow DAMON's reclaim. When
+//! memory is too small for the working set, refaults follow whatever
+//! reclaims, and DAMA's rule leaves the work to kswapd and direct
+//! reclaim; the baseline is what lets this controller tell the two cases
+//! apart. The floor and the baseline fade slowly, so a workload that
+//! changes is followed. A decision needs the same signal for several
+//! periods in a row (more to go down than up), and a deadband between the
+//! thresholds holds the value, so noise does not make it oscillate.
 
 /// The counters the controller reads, cumulative (as the kernel keeps them;
 /// they may wrap around).
@@ -36,13 +44,20 @@ pub struct Counters {
     pub refault_file: u64,
 }
 
-/// Bounds and start of the controller, in µs.
+/// Bounds of the controller, in µs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Bounds {
     /// The lowest `min_age`.
     pub min_us: u64,
     /// The highest `min_age`.
     pub max_us: u64,
+}
+
+impl Bounds {
+    /// Whether the bounds are usable: a non-empty range.
+    pub fn is_valid(&self) -> bool {
+        self.min_us <= self.max_us
+    }
 }
 
 /// What the controller did in a period.
@@ -56,10 +71,11 @@ pub enum Decision {
     Decrease,
 }
 
-/// Refaults above this percentage of the reclaim (with DAMON doing at
-/// least a quarter of it) push `min_age` up.
+/// Refaults above the baseline by this many percent of the reclaim (and
+/// half the baseline again) push `min_age` up.
 pub const UP_PCT: u64 = 20;
-/// Refaults below this percentage of the reclaim let `min_age` go down.
+/// Refaults within this many percent of the reclaim above the baseline
+/// (and an eighth of the baseline) let `min_age` go down.
 pub const DOWN_PCT: u64 = 5;
 /// Periods of the same signal needed to go up.
 pub const UP_STREAK: u32 = 2;
@@ -75,8 +91,12 @@ const FP: u64 = 16;
 pub struct MinAgeTuner {
     bounds: Bounds,
     current_us: u64,
-    /// The highest `min_age` that was seen to cause refaults, decaying.
+    /// The highest `min_age` that was seen to cause avoidable refaults,
+    /// fading.
     floor_us: u64,
+    /// Refaults in percent of the reclaim while the kernel's reclaim did
+    /// the work, times `FP`, fading.
+    baseline_pct: u64,
     last: Option<Counters>,
     /// Smoothed per-period values, times `FP`.
     damon: u64,
@@ -89,19 +109,20 @@ pub struct MinAgeTuner {
     decreases: u64,
 }
 
-/// `x * num / den` for the small factors used here, saturating.
+/// `x * num / den`, saturating, with a zero `den` giving `x * num`.
 fn scale(x: u64, num: u64, den: u64) -> u64 {
-    super::math::mul_div(x, num, den)
+    super::math::mul_div(x, num, den.max(1))
 }
 
-/// Exponential smoothing with weight 1/4 for the new value.
-fn smooth(old: u64, new: u64) -> u64 {
-    let new = new.saturating_mul(FP);
-    old - old / 4 + new / 4
+/// Exponential smoothing with weight 1/4 for the new value (already
+/// times `FP`).
+fn smooth(old: u64, new_fp: u64) -> u64 {
+    old - old / 4 + new_fp / 4
 }
 
 impl MinAgeTuner {
-    /// A controller starting at `start_us`, clamped to `bounds`.
+    /// A controller starting at `start_us`, clamped to `bounds` (an
+    /// inverted range is read as the single value `max_us`).
     pub fn new(bounds: Bounds, start_us: u64) -> Self {
         let bounds = Bounds {
             min_us: bounds.min_us.min(bounds.max_us),
@@ -111,6 +132,7 @@ impl MinAgeTuner {
             bounds,
             current_us: start_us.clamp(bounds.min_us, bounds.max_us),
             floor_us: 0,
+            baseline_pct: 0,
             last: None,
             damon: 0,
             system: 0,
@@ -119,6 +141,18 @@ impl MinAgeTuner {
             increases: 0,
             decreases: 0,
         }
+    }
+
+    /// New bounds, keeping what was learned; the current value is clamped
+    /// into them.
+    pub fn set_bounds(&mut self, bounds: Bounds) {
+        let learned = *self;
+        *self = Self::new(bounds, self.current_us);
+        self.floor_us = learned.floor_us;
+        self.baseline_pct = learned.baseline_pct;
+        self.last = learned.last;
+        self.increases = learned.increases;
+        self.decreases = learned.decreases;
     }
 
     /// The current `min_age`, µs.
@@ -147,24 +181,36 @@ impl MinAgeTuner {
             .wrapping_sub(last.refault_anon)
             .saturating_mul(3)
             .saturating_add(now.refault_file.wrapping_sub(last.refault_file));
-        self.damon = smooth(self.damon, d);
-        self.system = smooth(self.system, s);
-        self.refault = smooth(self.refault, r);
+        self.damon = smooth(self.damon, d.saturating_mul(FP));
+        self.system = smooth(self.system, s.saturating_mul(FP));
+        self.refault = smooth(self.refault, r.saturating_mul(FP));
 
-        // The learned floor fades: about halves in 90 periods.
+        // What was learned fades: the floor halves in about 90 periods,
+        // the baseline in about 350 (then a probe upwards checks whether
+        // memory is still short).
         self.floor_us = scale(self.floor_us, 127, 128);
+        self.baseline_pct = scale(self.baseline_pct, 511, 512);
 
         let activity = self.damon.saturating_add(self.system);
+        let pct_fp = scale(self.refault, 100 * FP, activity);
         let signal: i32 = if activity < MIN_ACTIVITY * FP {
             0
-        } else if self.damon.saturating_mul(4) >= activity
-            && scale(self.refault, 100, activity) >= UP_PCT
-        {
-            1
-        } else if scale(self.refault, 100, activity) <= DOWN_PCT {
+        } else if self.damon.saturating_mul(4) < activity {
+            // The kernel's reclaim does the work: memory is short. Learn
+            // what refaults then, and forget the floor: the refaults that
+            // set it were not DAMON's doing.
+            self.baseline_pct = self.baseline_pct.max(pct_fp);
+            self.floor_us = 0;
             -1
         } else {
-            0
+            let base = self.baseline_pct;
+            if pct_fp >= base + base / 2 + UP_PCT * FP {
+                1
+            } else if pct_fp <= base + base / 8 + DOWN_PCT * FP {
+                -1
+            } else {
+                0
+            }
         };
         self.streak = match signal {
             1 => self.streak.max(0) + 1,
@@ -173,7 +219,7 @@ impl MinAgeTuner {
         };
 
         let decision = if self.streak >= UP_STREAK as i32 {
-            self.increase()
+            self.increase(pct_fp.saturating_sub(self.baseline_pct) / FP)
         } else if self.streak <= -(DOWN_STREAK as i32) {
             self.decrease()
         } else {
@@ -188,16 +234,12 @@ impl MinAgeTuner {
         decision
     }
 
-    fn increase(&mut self) -> Decision {
+    /// Goes up by ×1.25 to ×2, the more the excess refaults (`excess_pct`)
+    /// the more.
+    fn increase(&mut self, excess_pct: u64) -> Decision {
         // This value evicted memory in use: remember it.
         self.floor_us = self.floor_us.max(self.current_us);
-        // The more refaults, the bigger the step: ×1.25 to ×2.
-        let pct = scale(
-            self.refault,
-            100,
-            self.damon.saturating_add(self.system).max(1),
-        );
-        let factor = (125 + pct.saturating_sub(UP_PCT)).min(200);
+        let factor = (125 + excess_pct.saturating_sub(UP_PCT)).min(200);
         let next = scale(self.current_us.max(1), factor, 100)
             .clamp(self.bounds.min_us, self.bounds.max_us);
         if next == self.current_us {
@@ -208,6 +250,7 @@ impl MinAgeTuner {
         Decision::Increase
     }
 
+    /// Goes down by ×0.75, not below the floor plus a quarter.
     fn decrease(&mut self) -> Decision {
         let limit = scale(self.floor_us, 5, 4).max(self.bounds.min_us);
         let next = scale(self.current_us, 3, 4).max(limit).min(self.current_us);
@@ -222,8 +265,10 @@ impl MinAgeTuner {
 
 #[cfg(test)]
 mod tests {
+    use super::super::min_age_model::{
+        direction_changes_under_noise, periods_at_least, run, Workload,
+    };
     use super::*;
-    use std::vec::Vec;
 
     const SEC: u64 = 1_000_000;
     const BOUNDS: Bounds = Bounds {
@@ -231,171 +276,133 @@ mod tests {
         max_us: 600 * SEC,
     };
 
-    /// A workload model: `cold` pages become reclaimable every period
-    /// (DAMON takes them once they are older than `min_age`), and a working
-    /// set of `ws` pages is revisited every `period_us`: DAMON evicts it
-    /// when `min_age` is shorter than that, and it all refaults. The
-    /// kernel's reclaim steals `system` pages per period whatever DAMON
-    /// does (memory pressure), refaulting `system_refault` of them.
-    struct Model {
-        cold: u64,
-        ws: u64,
-        period_us: u64,
-        system: u64,
-        system_refault: u64,
-        c: Counters,
-    }
-
-    impl Model {
-        fn step(&mut self, min_age_us: u64) -> Counters {
-            self.c.damon_reclaimed += self.cold;
-            if min_age_us < self.period_us {
-                self.c.damon_reclaimed += self.ws;
-                self.c.refault_anon += self.ws;
-            }
-            self.c.pgsteal_kswapd += self.system;
-            self.c.refault_file += self.system_refault;
-            self.c
+    fn cold_only() -> Workload {
+        Workload {
+            cold: 1000,
+            ..Workload::default()
         }
     }
 
-    fn run(t: &mut MinAgeTuner, m: &mut Model, periods: usize) -> Vec<u64> {
-        (0..periods)
-            .map(|_| {
-                let c = m.step(t.current_us());
-                t.update(c);
-                t.current_us()
-            })
-            .collect()
+    /// Scenario 1 of the seed: a working set that memory can hold, idle
+    /// for `idle_s` between uses.
+    fn revisited(idle_s: u64) -> Workload {
+        Workload {
+            cold: 200,
+            ws: 5000,
+            idle_us: idle_s * SEC,
+            ..Workload::default()
+        }
+    }
+
+    /// Scenario 2 of the seed: regions revisited after `idle_s`, more of
+    /// them than memory holds.
+    fn short_memory(idle_s: u64) -> Workload {
+        Workload {
+            ws: 5000,
+            idle_us: idle_s * SEC,
+            short: true,
+            ..Workload::default()
+        }
     }
 
     #[test]
     fn steady_cold_memory_goes_to_the_floor_and_stays() {
         let mut t = MinAgeTuner::new(BOUNDS, 120 * SEC);
-        let mut m = Model {
-            cold: 1000,
-            ws: 0,
-            period_us: 0,
-            system: 0,
-            system_refault: 0,
-            c: Counters::default(),
-        };
-        let trace = run(&mut t, &mut m, 200);
-        assert_eq!(*trace.last().unwrap(), BOUNDS.min_us);
-        assert!(trace[150..].iter().all(|&v| v == BOUNDS.min_us));
+        let mut w = cold_only();
+        run(&mut t, &mut w, 150, |_| ());
+        assert_eq!(t.current_us(), BOUNDS.min_us);
+        run(&mut t, &mut w, 100, |v| assert_eq!(v, BOUNDS.min_us));
     }
 
     #[test]
-    fn working_set_keeps_min_age_above_its_period() {
-        for period_s in [10, 30, 90] {
+    fn working_set_keeps_min_age_above_its_idle_time() {
+        for idle_s in [10, 30, 90] {
             let mut t = MinAgeTuner::new(BOUNDS, 5 * SEC);
-            let mut m = Model {
-                cold: 200,
-                ws: 5000,
-                period_us: period_s * SEC,
-                system: 0,
-                system_refault: 0,
-                c: Counters::default(),
-            };
-            let trace = run(&mut t, &mut m, 600);
-            let tail = &trace[300..];
-            let above = tail.iter().filter(|&&v| v >= period_s * SEC).count();
-            // Mostly above the period: rare probes below it as the floor fades.
-            assert!(
-                above * 10 >= tail.len() * 9,
-                "period {} s: {} of {} above: {:?}",
-                period_s,
-                above,
-                tail.len(),
-                &tail[..20]
-            );
-            assert!(
-                tail.iter().all(|&v| v <= 4 * period_s * SEC),
-                "period {} s: too high",
-                period_s
-            );
+            let mut w = revisited(idle_s);
+            run(&mut t, &mut w, 300, |_| ());
+            let mut max = 0;
+            let above = periods_at_least(&mut t, &mut w, 300, idle_s * SEC);
+            run(&mut t, &mut w, 300, |v| max = max.max(v));
+            // Mostly above: rare probes below it as the floor fades.
+            assert!(above >= 270, "idle {} s: {} of 300 above", idle_s, above);
+            assert!(max <= 4 * idle_s * SEC, "idle {} s: up to {}", idle_s, max);
+        }
+    }
+
+    #[test]
+    fn short_memory_settles_below_the_revisit_period() {
+        for idle_s in [15, 45, 90] {
+            let mut t = MinAgeTuner::new(BOUNDS, 300 * SEC);
+            let mut w = short_memory(idle_s);
+            run(&mut t, &mut w, 300, |_| ());
+            let above = periods_at_least(&mut t, &mut w, 300, idle_s * SEC);
+            assert!(above <= 30, "idle {} s: {} of 300 above", idle_s, above);
+            let (up, down) = t.changes();
+            assert!(down > up, "{} up, {} down", up, down);
         }
     }
 
     #[test]
     fn follows_phase_changes() {
         let mut t = MinAgeTuner::new(BOUNDS, 5 * SEC);
-        let mut m = Model {
-            cold: 200,
-            ws: 5000,
-            period_us: 60 * SEC,
-            system: 0,
-            system_refault: 0,
-            c: Counters::default(),
-        };
-        run(&mut t, &mut m, 300);
+        let mut w = revisited(60);
+        run(&mut t, &mut w, 300, |_| ());
         assert!(t.current_us() >= 60 * SEC);
         // The working set goes away: only cold memory is left.
-        m.ws = 0;
-        run(&mut t, &mut m, 400);
+        w.ws = 0;
+        run(&mut t, &mut w, 400, |_| ());
         assert!(t.current_us() < 20 * SEC, "{}", t.current_us());
-        // A shorter working-set period comes back.
-        m.ws = 5000;
-        m.period_us = 20 * SEC;
-        let trace = run(&mut t, &mut m, 300);
-        assert!(trace[200..].iter().filter(|&&v| v >= 20 * SEC).count() >= 90);
+        // A shorter idle time comes back.
+        w = Workload {
+            counters: w.counters,
+            ..revisited(20)
+        };
+        run(&mut t, &mut w, 200, |_| ());
+        assert!(periods_at_least(&mut t, &mut w, 100, 20 * SEC) >= 90);
+        // Memory becomes too small for it: min_age goes below the idle time.
+        w.short = true;
+        w.cold = 0;
+        run(&mut t, &mut w, 300, |_| ());
+        assert!(periods_at_least(&mut t, &mut w, 200, 20 * SEC) <= 20);
+        // And big enough again: back above it.
+        w.short = false;
+        run(&mut t, &mut w, 400, |_| ());
+        assert!(periods_at_least(&mut t, &mut w, 100, 20 * SEC) >= 90);
     }
 
     #[test]
     fn system_reclaim_without_refaults_lowers_min_age() {
         let mut t = MinAgeTuner::new(BOUNDS, 120 * SEC);
-        let mut m = Model {
-            cold: 0,
-            ws: 0,
-            period_us: 0,
+        let mut w = Workload {
             system: 500,
             system_refault: 5,
-            c: Counters::default(),
+            ..Workload::default()
         };
-        run(&mut t, &mut m, 100);
+        run(&mut t, &mut w, 100, |_| ());
         assert_eq!(t.current_us(), BOUNDS.min_us);
     }
 
     #[test]
-    fn thrashing_under_system_reclaim_does_not_push_min_age_up() {
+    fn system_reclaim_with_refaults_never_raises_min_age() {
         // All reclaim is the kernel's, with many refaults: DAMON is not the
-        // cause, so min_age stays.
+        // cause, so min_age never goes up.
         let mut t = MinAgeTuner::new(BOUNDS, 30 * SEC);
-        let mut m = Model {
-            cold: 0,
-            ws: 0,
-            period_us: 0,
+        let mut w = Workload {
             system: 1000,
             system_refault: 800,
-            c: Counters::default(),
+            ..Workload::default()
         };
-        run(&mut t, &mut m, 100);
-        assert_eq!(t.current_us(), 30 * SEC);
+        run(&mut t, &mut w, 200, |v| assert!(v <= 30 * SEC));
+        assert_eq!(t.changes().0, 0);
     }
 
     #[test]
     fn noisy_inputs_change_direction_rarely() {
-        let mut t = MinAgeTuner::new(BOUNDS, 30 * SEC);
-        let mut c = Counters::default();
-        let mut seed: u64 = 12345;
-        let mut last_dir = Decision::Hold;
-        let mut flips = 0;
-        for _ in 0..1000 {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            c.damon_reclaimed += 500 + seed % 500;
-            c.refault_anon += seed % 40; // 0-24% weighted: around the deadband
-            c.pgsteal_kswapd += (seed >> 20) % 100;
-            let d = t.update(c);
-            if d != Decision::Hold {
-                if last_dir != Decision::Hold && d != last_dir {
-                    flips += 1;
-                }
-                last_dir = d;
-            }
+        for seed in [1, 12345, 0xdead_beef] {
+            let mut t = MinAgeTuner::new(BOUNDS, 30 * SEC);
+            let flips = direction_changes_under_noise(&mut t, seed, 1000);
+            assert!(flips <= 20, "seed {}: {} direction changes", seed, flips);
         }
-        assert!(flips <= 20, "{} direction changes", flips);
     }
 
     #[test]
@@ -405,22 +412,21 @@ mod tests {
             assert_eq!(t.update(Counters::default()), Decision::Hold);
         }
         assert_eq!(t.current_us(), 30 * SEC);
-        // Counters near the wrap: deltas stay small and sane.
+        // Counters about to wrap: the deltas stay small and sane.
         let mut t = MinAgeTuner::new(BOUNDS, 30 * SEC);
-        let mut c = Counters {
-            damon_reclaimed: u64::MAX - 10,
-            pgsteal_kswapd: u64::MAX,
-            pgsteal_direct: u64::MAX - 1,
-            refault_anon: u64::MAX - 2,
-            refault_file: u64::MAX,
+        let mut w = Workload {
+            counters: Counters {
+                damon_reclaimed: u64::MAX - 10,
+                pgsteal_kswapd: u64::MAX,
+                pgsteal_direct: u64::MAX - 1,
+                refault_anon: u64::MAX - 2,
+                refault_file: u64::MAX,
+            },
+            ..cold_only()
         };
-        t.update(c);
-        for _ in 0..10 {
-            c.damon_reclaimed = c.damon_reclaimed.wrapping_add(1000);
-            c.pgsteal_kswapd = c.pgsteal_kswapd.wrapping_add(1);
-            t.update(c);
-        }
+        run(&mut t, &mut w, 12, |_| ());
         assert!(t.current_us() < 30 * SEC);
+        assert_eq!(t.changes().0, 0);
     }
 
     #[test]
@@ -431,18 +437,22 @@ mod tests {
         };
         let mut t = MinAgeTuner::new(b, 1);
         assert_eq!(t.current_us(), 5 * SEC);
-        let mut m = Model {
-            cold: 0,
-            ws: 10_000,
-            period_us: u64::MAX,
-            system: 0,
-            system_refault: 0,
-            c: Counters::default(),
-        };
-        for v in run(&mut t, &mut m, 200) {
-            assert!((b.min_us..=b.max_us).contains(&v));
-        }
+        let mut w = revisited(u64::MAX / SEC);
+        run(&mut t, &mut w, 200, |v| {
+            assert!((b.min_us..=b.max_us).contains(&v))
+        });
         assert_eq!(t.current_us(), 50 * SEC);
+        let mut w = cold_only();
+        run(&mut t, &mut w, 400, |v| {
+            assert!((b.min_us..=b.max_us).contains(&v))
+        });
+        assert_eq!(t.current_us(), 5 * SEC);
+        // Narrowed bounds clamp the current value and keep it there.
+        t.set_bounds(Bounds {
+            min_us: 7 * SEC,
+            max_us: 9 * SEC,
+        });
+        assert_eq!(t.current_us(), 7 * SEC);
         let t = MinAgeTuner::new(
             Bounds {
                 min_us: 9,

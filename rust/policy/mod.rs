@@ -12,6 +12,7 @@ pub mod damos;
 pub mod failcharge;
 pub mod math;
 pub mod min_age;
+pub mod min_age_model;
 pub mod node;
 pub mod quota;
 pub mod reclaim;

@@ -8,6 +8,8 @@ use crate::kunit_suite;
 use crate::policy::{
     attrs::{AttrsError, MonitoringAttrs},
     failcharge,
+    min_age::{Bounds, Counters, Decision, MinAgeTuner},
+    min_age_model::{direction_changes_under_noise, periods_at_least, run, Workload},
     node::NodeMem,
     quota::{feed_loop_next_input, goal_score, Allowance, GoalLoop, Tuner},
     reclaim::{ConfigError, DEFAULT},
@@ -128,6 +130,99 @@ fn reclaim_config_checks(t: &mut Test) {
     );
 }
 
+const SEC: u64 = 1_000_000;
+const MIN_AGE_BOUNDS: Bounds = Bounds {
+    min_us: SEC,
+    max_us: 600 * SEC,
+};
+
+/// Only cold memory to reclaim: `min_age` goes down to its floor and stays.
+fn min_age_cold_memory(t: &mut Test) {
+    let mut c = MinAgeTuner::new(MIN_AGE_BOUNDS, 120 * SEC);
+    let mut w = Workload {
+        cold: 1000,
+        ..Workload::default()
+    };
+    run(&mut c, &mut w, 150, |_| ());
+    t.expect_eq(c.current_us(), MIN_AGE_BOUNDS.min_us);
+    t.expect_eq(periods_at_least(&mut c, &mut w, 100, 2 * SEC), 0);
+}
+
+/// A working set memory can hold, idle 30 s between uses (the seed's
+/// scenario 1): `min_age` settles above 30 s.
+fn min_age_working_set(t: &mut Test) {
+    let mut c = MinAgeTuner::new(MIN_AGE_BOUNDS, 5 * SEC);
+    let mut w = Workload {
+        cold: 200,
+        ws: 5000,
+        idle_us: 30 * SEC,
+        ..Workload::default()
+    };
+    run(&mut c, &mut w, 300, |_| ());
+    let above = periods_at_least(&mut c, &mut w, 300, 30 * SEC);
+    t.expect(above >= 270, "mostly above the idle time");
+    t.expect(c.changes().0 >= 2, "it went up");
+}
+
+/// Regions revisited every 45 s that memory cannot all hold (the seed's
+/// scenario 2): `min_age` settles below 45 s.
+fn min_age_short_memory(t: &mut Test) {
+    let mut c = MinAgeTuner::new(MIN_AGE_BOUNDS, 300 * SEC);
+    let mut w = Workload {
+        ws: 5000,
+        idle_us: 45 * SEC,
+        short: true,
+        ..Workload::default()
+    };
+    run(&mut c, &mut w, 300, |_| ());
+    let above = periods_at_least(&mut c, &mut w, 300, 45 * SEC);
+    t.expect(above <= 30, "mostly below the revisit period");
+}
+
+/// Noise, zero input, wrap-around and bounds.
+fn min_age_robustness(t: &mut Test) {
+    let mut c = MinAgeTuner::new(MIN_AGE_BOUNDS, 30 * SEC);
+    t.expect(
+        direction_changes_under_noise(&mut c, 7, 1000) <= 20,
+        "few direction changes under noise",
+    );
+    let mut c = MinAgeTuner::new(MIN_AGE_BOUNDS, 30 * SEC);
+    for _ in 0..50 {
+        t.expect_eq(c.update(Counters::default()), Decision::Hold);
+    }
+    let near_wrap = Counters {
+        damon_reclaimed: u64::MAX - 5,
+        pgsteal_kswapd: u64::MAX,
+        pgsteal_direct: u64::MAX,
+        refault_anon: u64::MAX - 1,
+        refault_file: u64::MAX,
+    };
+    let mut w = Workload {
+        cold: 1000,
+        counters: near_wrap,
+        ..Workload::default()
+    };
+    run(&mut c, &mut w, 20, |_| ());
+    t.expect(c.current_us() < 30 * SEC, "wrapped counters read as deltas");
+    t.expect_eq(c.changes().0, 0);
+    let b = Bounds {
+        min_us: 5 * SEC,
+        max_us: 50 * SEC,
+    };
+    let mut c = MinAgeTuner::new(b, 1);
+    let mut w = Workload {
+        ws: 10_000,
+        idle_us: u64::MAX,
+        ..Workload::default()
+    };
+    let mut inside = true;
+    run(&mut c, &mut w, 200, |v| {
+        inside &= (b.min_us..=b.max_us).contains(&v)
+    });
+    t.expect(inside, "bounds hold");
+    t.expect_eq(c.current_us(), b.max_us);
+}
+
 kunit_suite!(
     damon_autotune_policy,
     [
@@ -138,5 +233,9 @@ kunit_suite!(
         fail_charge_edges,
         node_bp,
         reclaim_config_checks,
+        min_age_cold_memory,
+        min_age_working_set,
+        min_age_short_memory,
+        min_age_robustness,
     ]
 );
