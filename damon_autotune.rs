@@ -5,7 +5,8 @@
 //! This file is the module: its life cycle and the parameters that drive
 //! it (`enabled`, `commit_inputs`, `kdamond_pid`). What runs is built in
 //! `module/`: `module/reclaim.rs` declares the reclaim parameters and turns
-//! them into a DAMON context and the callbacks its kdamond runs.
+//! them into a DAMON context and the callbacks its kdamond runs;
+//! `module/min_age.rs` holds `min_age` tuning's parameters and its step.
 //!
 //! The layers below live in `rust/`:
 //! - `rust/damon`: safe abstractions over DAMON; with `rust/params`,
@@ -23,6 +24,8 @@ pub mod bindings;
 pub mod damon;
 #[path = "rust/kunit/mod.rs"]
 pub mod kunit;
+#[path = "module/min_age.rs"]
+pub mod min_age;
 #[path = "rust/mm.rs"]
 pub mod mm;
 #[path = "rust/params/mod.rs"]
@@ -36,7 +39,7 @@ mod tests;
 
 use damon::Kdamond;
 use params::{Locked, ParamLock};
-use reclaim::{LoopConfig, ReclaimCallbacks};
+use reclaim::ReclaimCallbacks;
 
 module! {
     type: DamonAutotune,
@@ -85,8 +88,8 @@ fn turn_on(state: &mut State) -> Result {
     }
     // A kdamond that stopped on its own is cleaned up and started again.
     state.running = None;
-    let mut ctx = reclaim::build_context()?;
-    let callbacks = Arc::new(ReclaimCallbacks::new(&LoopConfig::read()), GFP_KERNEL)?;
+    let (mut ctx, settings) = reclaim::read_inputs()?;
+    let callbacks = Arc::pin_init(ReclaimCallbacks::new(settings), GFP_KERNEL)?;
     ctx.set_callbacks(callbacks.clone());
     let kdamond = ctx.start().inspect_err(|e| {
         if *e == EBUSY {
@@ -129,10 +132,10 @@ fn set_commit_inputs(lock: &mut ParamLock, commit: bool) -> Result {
     if !commit || !state.live {
         return Ok(());
     }
-    let ctx = reclaim::build_context()?;
+    let (ctx, settings) = reclaim::read_inputs()?;
     if let Some(r) = &state.running {
         r.kdamond.commit(ctx)?;
-        r.reclaim.update(&LoopConfig::read());
+        r.reclaim.update(settings);
     }
     Ok(())
 }

@@ -6,11 +6,13 @@
 //! accounting.
 //!
 //! Parameters are read when the kdamond starts (`enabled=Y`) and when
-//! `commit_inputs=Y` is written; [`build_context`] is the one place where
-//! they become a DAMON context, and [`LoopConfig::read`] the one place
-//! where they become the loop's settings.
+//! `commit_inputs=Y` is written; [`read_inputs`] is the one place where
+//! they become a DAMON context and the settings of its callbacks (the
+//! goal loop's, [`LoopConfig::read`], and `min_age` tuning's, in
+//! `module/min_age.rs`).
 
 use crate::damon::{Callbacks, Context, Ops, Running};
+use crate::min_age::{MinAgeConfig, MinAgeControl};
 use crate::mm;
 use crate::module_params;
 use crate::param_enum;
@@ -23,6 +25,13 @@ use crate::policy::{
 };
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use kernel::{prelude::*, time::Ktime};
+
+/// What the parameters describe: the settings of the kdamond's callbacks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Settings {
+    loop_cfg: LoopConfig,
+    min_age: MinAgeConfig,
+}
 
 param_enum!(crate::policy::quota::Tuner {
     Consist = "consist",
@@ -151,11 +160,16 @@ fn config() -> ReclaimConfig {
     }
 }
 
-/// Builds a fresh context from the parameters: what `enabled=Y` starts
-/// and `commit_inputs=Y` commits. A combination DAMON would refuse is
-/// refused here, with `EINVAL`, before anything runs.
-pub(crate) fn build_context() -> Result<Context> {
+/// Builds a fresh context from the parameters, and the settings of its
+/// callbacks: what `enabled=Y` starts and `commit_inputs=Y` commits. A
+/// combination DAMON would refuse is refused here, with `EINVAL`, before
+/// anything runs.
+pub(crate) fn read_inputs() -> Result<(Context, Settings)> {
     let cfg = config();
+    let settings = Settings {
+        loop_cfg: LoopConfig::read(),
+        min_age: MinAgeConfig::read(cfg.min_age_us)?,
+    };
     cfg.validate()
         .and_then(|()| cfg.validate_region_in(mm::ram_span().unwrap_or((0, 0))))
         .map_err(|e| {
@@ -179,10 +193,10 @@ pub(crate) fn build_context() -> Result<Context> {
     if reclaim.get() {
         // Goals are the module's own loop's (ReclaimCallbacks), not the core's.
         let mut scheme = cfg.scheme(&[]);
-        scheme.quota.sz = initial_quota(&LoopConfig::read());
+        scheme.quota.sz = initial_quota(&settings.loop_cfg);
         ctx.add_scheme(&scheme)?;
     }
-    Ok(ctx)
+    Ok((ctx, settings))
 }
 
 /// The settings of the goal loop and of fail-charge, read with the rest.
@@ -240,9 +254,12 @@ fn to_quota_sz(a: Allowance) -> u64 {
 }
 
 /// What the reclaim kdamond runs after each aggregation: statistics,
-/// fail-charge refunds and the goal loop. Only the kdamond touches the
-/// state; atomics make it `Sync`.
+/// fail-charge refunds, the goal loop and `min_age` tuning. Only the
+/// kdamond touches the loop's state; atomics make it `Sync`.
+#[pin_data]
 pub(crate) struct ReclaimCallbacks {
+    #[pin]
+    tuning: MinAgeControl,
     cfg: LoopConfigCell,
     last_tried: AtomicU64,
     last_applied: AtomicU64,
@@ -320,9 +337,10 @@ impl LoopConfigCell {
 }
 
 impl ReclaimCallbacks {
-    pub(crate) fn new(cfg: &LoopConfig) -> Self {
-        Self {
-            cfg: LoopConfigCell::new(cfg),
+    pub(crate) fn new(settings: Settings) -> impl PinInit<Self> {
+        pin_init!(Self {
+            tuning <- MinAgeControl::new(settings.min_age),
+            cfg: LoopConfigCell::new(&settings.loop_cfg),
             last_tried: AtomicU64::new(0),
             last_applied: AtomicU64::new(0),
             esz_bp_loop: AtomicU64::new(0),
@@ -330,12 +348,13 @@ impl ReclaimCallbacks {
             next_tune_ns: AtomicU64::new(0),
             last_psi_us: AtomicU64::new(mm::psi_some_mem_total_us()),
             started: AtomicBool::new(false),
-        }
+        })
     }
 
     /// New settings, from `commit_inputs`.
-    pub(crate) fn update(&self, cfg: &LoopConfig) {
-        self.cfg.set(cfg);
+    pub(crate) fn update(&self, settings: Settings) {
+        self.cfg.set(&settings.loop_cfg);
+        self.tuning.update(settings.min_age);
     }
 
     /// The highest score of the goals set, or `None` if none is.
@@ -379,6 +398,7 @@ impl Callbacks for ReclaimCallbacks {
     fn after_aggregation(&self, ctx: &mut Running<'_>) -> Result {
         super::commit_applied();
         let cfg = self.cfg.get();
+        let aggr_interval_us = ctx.attrs().aggr_interval_us;
         let Some(mut s) = ctx.scheme(0) else {
             return Ok(());
         };
@@ -425,7 +445,7 @@ impl Callbacks for ReclaimCallbacks {
             }
         }
         effective_quota_sz.set(s.as_ref().quota_state().esz);
-        Ok(())
+        self.tuning.after_aggregation(&mut s, aggr_interval_us, now)
     }
 
     fn after_wmarks_check(&self, _ctx: &mut Running<'_>) -> Result {

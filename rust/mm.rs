@@ -6,7 +6,7 @@
 
 use crate::bindings as b;
 use crate::policy::node::NodeMem;
-use kernel::bindings as kb;
+use kernel::{bindings as kb, prelude::*};
 
 /// Node `nid`'s data, or null if there is no such node.
 fn pgdat(nid: i32) -> *mut kb::pglist_data {
@@ -87,4 +87,43 @@ pub fn psi_some_mem_total_us() -> u64 {
         ))
     };
     ns / 1000
+}
+
+/// Pages the kernel's own reclaim stole since boot: `(kswapd, direct)`,
+/// the `pgsteal_kswapd` and `pgsteal_direct` lines of `/proc/vmstat`.
+/// May sleep (it holds the CPU hotplug lock while it sums).
+pub fn pgsteal_kswapd_direct() -> Result<(u64, u64)> {
+    let n = kb::vm_event_item_NR_VM_EVENT_ITEMS as usize;
+    let mut events = KVec::<usize>::with_capacity(n, GFP_KERNEL)?;
+    for _ in 0..n {
+        events.push(0, GFP_KERNEL)?;
+    }
+    // SAFETY: `events` holds `NR_VM_EVENT_ITEMS` values, as many as
+    // `all_vm_events` writes; the caller may sleep.
+    unsafe { kb::all_vm_events(events.as_mut_ptr()) };
+    let get = |item: kb::vm_event_item| events.get(item as usize).map_or(0, |&v| v as u64);
+    Ok((
+        get(kb::vm_event_item_PGSTEAL_KSWAPD),
+        get(kb::vm_event_item_PGSTEAL_DIRECT),
+    ))
+}
+
+/// Pages refaulted since boot: `(anon, file)`, the
+/// `workingset_refault_anon` and `workingset_refault_file` lines of
+/// `/proc/vmstat` (without the per-CPU deltas not yet folded in).
+pub fn workingset_refaults() -> (u64, u64) {
+    let get = |item: kb::node_stat_item| -> u64 {
+        // SAFETY: `vm_node_stat` is a static array with an entry for every
+        // `node_stat_item`; the counters change under us, hence the
+        // volatile read of one naturally aligned word.
+        let v = unsafe {
+            core::ptr::read_volatile(core::ptr::addr_of!(kb::vm_node_stat[item as usize].counter))
+        };
+        // A global counter can read transiently negative; count it as 0.
+        u64::try_from(v).unwrap_or(0)
+    };
+    (
+        get(kb::node_stat_item_WORKINGSET_REFAULT_ANON),
+        get(kb::node_stat_item_WORKINGSET_REFAULT_FILE),
+    )
 }

@@ -6,9 +6,12 @@ files=/test/[0-9][0-9]-*.sh
 if [ $# -gt 0 ]; then
 	files=$(for n in "$@"; do echo /test/"$n"-*.sh; done)
 fi
+uptime_s() { cut -d. -f1 /proc/uptime; }
 for t in $files; do
 	echo "itest: file $(basename "$t")"
+	t0=$(uptime_s)
 	( . "$t" )
+	echo "itest: file $(basename "$t") took $(( $(uptime_s) - t0 )) s"
 done
 if [ -f /sys/kernel/debug/kmemleak ]; then
 	sleep 6    # kmemleak reports only objects older than 5 s

@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `min_age` auto-tuning: its parameters, and the part of the reclaim
+//! kdamond's callbacks that runs the controller
+//! ([`crate::policy::min_age::MinAgeTuner`]) and applies its value to the
+//! running scheme.
+//!
+//! Every `autotune_min_age_interval_ms`, the kdamond reads what DAMON's
+//! scheme reclaimed, `pgsteal_kswapd`/`pgsteal_direct` and
+//! `workingset_refault_anon`/`_file`, feeds them to the controller, and
+//! writes the new `min_age` into the scheme's access pattern: no restart.
+
+use crate::damon::SchemeMut;
+use crate::mm;
+use crate::module_params;
+use crate::policy::{
+    damos::age_in_aggregations,
+    min_age::{Bounds, Counters, MinAgeTuner},
+};
+use kernel::{new_mutex, page::PAGE_SIZE, prelude::*, sync::Mutex};
+
+fn nonzero(v: u64) -> Result {
+    if v == 0 {
+        Err(EINVAL)
+    } else {
+        Ok(())
+    }
+}
+
+module_params! {
+    /// Tune min_age from refaults and the kernel's own reclaim (min_age is the starting point).
+    autotune_min_age: bool = false, 0o600;
+    /// Lowest min_age the tuning may choose, in microseconds.
+    min_age_min: u64 = 1_000_000, 0o600;
+    /// Highest min_age the tuning may choose, in microseconds.
+    min_age_max: u64 = 600_000_000, 0o600;
+    /// Period of the min_age tuning in milliseconds.
+    autotune_min_age_interval_ms: u64 = 5_000, 0o600, check = nonzero;
+    /// The min_age in effect, in microseconds (read-only).
+    current_min_age: u64 = 0, 0o400;
+    /// Number of times the tuning raised min_age (read-only).
+    min_age_increases: u64 = 0, 0o400;
+    /// Number of times the tuning lowered min_age (read-only).
+    min_age_decreases: u64 = 0, 0o400;
+}
+
+/// The tuning settings, read with the other parameters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct MinAgeConfig {
+    on: bool,
+    bounds: Bounds,
+    start_us: u64,
+    interval_ms: u64,
+}
+
+impl MinAgeConfig {
+    /// The settings the parameters describe now; `EINVAL` (and a message)
+    /// if the bounds are inverted.
+    pub(crate) fn read(min_age_us: u64) -> Result<Self> {
+        let bounds = Bounds {
+            min_us: min_age_min.get(),
+            max_us: min_age_max.get(),
+        };
+        if !bounds.is_valid() {
+            pr_err!("min_age_min must not be above min_age_max\n");
+            return Err(EINVAL);
+        }
+        Ok(Self {
+            on: autotune_min_age.get(),
+            bounds,
+            start_us: min_age_us,
+            interval_ms: autotune_min_age_interval_ms.get(),
+        })
+    }
+}
+
+/// What the controller needs between periods.
+struct Tuning {
+    cfg: MinAgeConfig,
+    /// The controller, while tuning is on.
+    tuner: Option<MinAgeTuner>,
+    next_ns: u64,
+}
+
+/// The kdamond's side of the tuning.
+#[pin_data]
+pub(crate) struct MinAgeControl {
+    #[pin]
+    tuning: Mutex<Tuning>,
+}
+
+impl MinAgeControl {
+    /// A control with settings `cfg`.
+    pub(crate) fn new(cfg: MinAgeConfig) -> impl PinInit<Self> {
+        pin_init!(Self {
+            tuning <- new_mutex!(Tuning {
+                cfg,
+                tuner: cfg.on.then(|| MinAgeTuner::new(cfg.bounds, cfg.start_us)),
+                next_ns: 0,
+            }),
+        })
+    }
+
+    /// New settings, from `commit_inputs`: turning tuning on starts from
+    /// `min_age`; while it stays on, what was learned is kept and only the
+    /// bounds change.
+    pub(crate) fn update(&self, cfg: MinAgeConfig) {
+        let mut t = self.tuning.lock();
+        t.tuner = match (cfg.on, t.tuner.take()) {
+            (false, _) => None,
+            (true, None) => Some(MinAgeTuner::new(cfg.bounds, cfg.start_us)),
+            (true, Some(mut tuner)) => {
+                tuner.set_bounds(cfg.bounds);
+                Some(tuner)
+            }
+        };
+        t.cfg = cfg;
+    }
+
+    /// Runs after every aggregation: once a period, a controller step;
+    /// every time, makes the scheme's `min_age` the one in effect (a
+    /// commit resets it to the parameter's).
+    pub(crate) fn after_aggregation(
+        &self,
+        s: &mut SchemeMut<'_>,
+        aggr_interval_us: u64,
+        now_ns: u64,
+    ) -> Result {
+        let mut t = self.tuning.lock();
+        let Tuning {
+            cfg,
+            tuner,
+            next_ns,
+        } = &mut *t;
+        let Some(tuner) = tuner else {
+            current_min_age.set(cfg.start_us);
+            return Ok(());
+        };
+        if now_ns >= *next_ns {
+            *next_ns = now_ns.saturating_add(cfg.interval_ms.saturating_mul(1_000_000));
+            // Without memory to read the counters into, the period is
+            // skipped: the next one sees the sum of both.
+            if let Ok((kswapd, direct)) = mm::pgsteal_kswapd_direct() {
+                let (anon, file) = mm::workingset_refaults();
+                tuner.update(Counters {
+                    damon_reclaimed: s.as_ref().stats().sz_applied / PAGE_SIZE as u64,
+                    pgsteal_kswapd: kswapd,
+                    pgsteal_direct: direct,
+                    refault_anon: anon,
+                    refault_file: file,
+                });
+            }
+            let (up, down) = tuner.changes();
+            min_age_increases.set(up);
+            min_age_decreases.set(down);
+        }
+        let age = age_in_aggregations(tuner.current_us(), aggr_interval_us);
+        let mut pattern = s.as_ref().pattern();
+        if pattern.age.0 != age {
+            pattern.age.0 = age;
+            s.set_pattern(&pattern)?;
+        }
+        current_min_age.set(tuner.current_us());
+        Ok(())
+    }
+}
