@@ -82,6 +82,21 @@ struct Tuning {
     next_ns: u64,
 }
 
+impl Tuning {
+    /// The `min_age` in effect: the controller's, or the parameter's.
+    fn current_us(&self) -> u64 {
+        self.tuner.map_or(self.cfg.start_us, |t| t.current_us())
+    }
+
+    /// Shows the state in the read-only parameters.
+    fn publish(&self) {
+        current_min_age.set(self.current_us());
+        let (up, down) = self.tuner.map_or((0, 0), |t| t.changes());
+        min_age_increases.set(up);
+        min_age_decreases.set(down);
+    }
+}
+
 /// The kdamond's side of the tuning.
 #[pin_data]
 pub(crate) struct MinAgeControl {
@@ -92,12 +107,14 @@ pub(crate) struct MinAgeControl {
 impl MinAgeControl {
     /// A control with settings `cfg`.
     pub(crate) fn new(cfg: MinAgeConfig) -> impl PinInit<Self> {
+        let tuning = Tuning {
+            cfg,
+            tuner: cfg.on.then(|| MinAgeTuner::new(cfg.bounds, cfg.start_us)),
+            next_ns: 0,
+        };
+        tuning.publish();
         pin_init!(Self {
-            tuning <- new_mutex!(Tuning {
-                cfg,
-                tuner: cfg.on.then(|| MinAgeTuner::new(cfg.bounds, cfg.start_us)),
-                next_ns: 0,
-            }),
+            tuning <- new_mutex!(tuning),
         })
     }
 
@@ -115,6 +132,7 @@ impl MinAgeControl {
             }
         };
         t.cfg = cfg;
+        t.publish();
     }
 
     /// Runs after every aggregation: once a period, a controller step;
@@ -133,7 +151,6 @@ impl MinAgeControl {
             next_ns,
         } = &mut *t;
         let Some(tuner) = tuner else {
-            current_min_age.set(cfg.start_us);
             return Ok(());
         };
         if now_ns >= *next_ns {
@@ -150,9 +167,6 @@ impl MinAgeControl {
                     refault_file: file,
                 });
             }
-            let (up, down) = tuner.changes();
-            min_age_increases.set(up);
-            min_age_decreases.set(down);
         }
         let age = age_in_aggregations(tuner.current_us(), aggr_interval_us);
         let mut pattern = s.as_ref().pattern();
@@ -160,7 +174,7 @@ impl MinAgeControl {
             pattern.age.0 = age;
             s.set_pattern(&pattern)?;
         }
-        current_min_age.set(tuner.current_us());
+        t.publish();
         Ok(())
     }
 }

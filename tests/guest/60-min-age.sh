@@ -1,0 +1,122 @@
+# min_age auto-tuning on the seed's two DAMA scenarios, scaled down:
+# 1. a region used in full for T, then only 10% of it for T, again and
+#    again, in memory that holds it: current_min_age must rise above T;
+# 2. four regions used in turn for 8 s each (each idle 3 x 8 s between uses),
+#    more than memory holds: it must settle below 24 s.
+# Asserts direction and bounds; prints the trajectories.
+
+if ! grep -q vda /proc/swaps; then
+	[ -b /dev/vda ] || { fail min_age_needs_swap_disk "no /dev/vda"; return; }
+	mkswap /dev/vda >/dev/null && swapon /dev/vda
+fi
+vmstat() { awk -v k="$1" '$1 == k {print $2}' /proc/vmstat; }
+avail_kb() { awk '/^MemAvailable/ {print $2}' /proc/meminfo; }
+SEC=1000000
+EXTRA=""
+
+# The parameters: an interval of 0, inverted bounds and writes to the
+# read-only values are refused, and nothing starts.
+rmmod damon_autotune 2>/dev/null
+check min_age_insmod insmod /damon_autotune.ko
+check_eq min_age_tuning_off_by_default "$(param autotune_min_age)" N
+check_fails min_age_interval_rejects_zero set_param autotune_min_age_interval_ms 0
+check_eq min_age_interval_kept "$(param autotune_min_age_interval_ms)" 5000
+check_fails current_min_age_read_only set_param current_min_age 5
+check_fails min_age_increases_read_only set_param min_age_increases 5
+set_param autotune_min_age Y
+set_param min_age_min $((9 * SEC))
+set_param min_age_max $SEC
+check_fails min_age_inverted_bounds_refused set_param enabled Y
+check_eq min_age_inverted_bounds_nothing_runs "$(param kdamond_pid)" -1
+set_param min_age_max $((90 * SEC))
+check min_age_enable_with_tuning set_param enabled Y
+check_eq min_age_starts_at_min_age_clamped "$(wait_until 5 sh -c "[ \$(cat $P/current_min_age) != 0 ]"; param current_min_age)" $((90 * SEC))
+set_param min_age_max $((60 * SEC))
+check min_age_commit_new_bounds set_param commit_inputs Y
+check min_age_clamped_after_commit wait_until 10 sh -c "[ \$(cat $P/current_min_age) = $((60 * SEC)) ]"
+set_param min_age_min $((70 * SEC))
+check_fails min_age_commit_inverted_refused set_param commit_inputs Y
+check_eq min_age_kept_after_refused_commit "$(param current_min_age)" $((60 * SEC))
+check min_age_rmmod rmmod damon_autotune
+
+# tune NAME START_US MIN_US MAX_US SECONDS: loads the module with tuning on
+# (starting at START_US), samples current_min_age every 5 s for SECONDS,
+# prints the trajectory and the counters, sets TRACE, LAST, UP, DOWN,
+# INSIDE (1 if every sample was within the bounds) and SAME_PID (1 if
+# the kdamond was never restarted).
+tune() {
+	local name=$1 start=$2 lo=$3 hi=$4 secs=$5 pid v i
+	local s0 k0 d0 a0 f0
+	rmmod damon_autotune 2>/dev/null
+	# Always active, no quota: min_age alone decides what goes. (With a
+	# size quota, DAMON on the physical address space spends it on free
+	# memory first: free pages are the oldest regions, and DAMON applies
+	# a quota to the oldest first.)
+	insmod /damon_autotune.ko enabled=Y min_age="$start" \
+		autotune_min_age=Y min_age_min="$lo" min_age_max="$hi" \
+		autotune_min_age_interval_ms=2000 \
+		wmarks_high=1000 wmarks_mid=999 wmarks_low=0 wmarks_interval=1000000 \
+		quota_ms=0 quota_sz=0 $EXTRA || { fail "min_age_${name}_insmod"; return; }
+	pid=$(param kdamond_pid)
+	s0=$(param bytes_reclaimed_regions) k0=$(vmstat pgsteal_kswapd) d0=$(vmstat pgsteal_direct)
+	a0=$(vmstat workingset_refault_anon) f0=$(vmstat workingset_refault_file)
+	TRACE="" INSIDE=1
+	for i in $(seq $((secs / 5))); do
+		sleep 5
+		v=$(param current_min_age)
+		TRACE="$TRACE $((v / 100000))"
+		[ "$v" -ge "$lo" ] && [ "$v" -le "$hi" ] || INSIDE=0
+	done
+	LAST=$v UP=$(param min_age_increases) DOWN=$(param min_age_decreases)
+	SAME_PID=0
+	[ "$(param kdamond_pid)" = "$pid" ] && SAME_PID=1
+	echo "min_age: $name: current_min_age every 5 s (0.1 s units):$TRACE"
+	echo "min_age: $name: $UP increases, $DOWN decreases; DAMON reclaimed $(( ($(param bytes_reclaimed_regions) - s0) >> 20 )) MiB, pgsteal kswapd $(( $(vmstat pgsteal_kswapd) - k0 )) direct $(( $(vmstat pgsteal_direct) - d0 )), refaults anon $(( $(vmstat workingset_refault_anon) - a0 )) file $(( $(vmstat workingset_refault_file) - f0 ))"
+	set_param enabled N
+	rmmod damon_autotune
+}
+
+# Scenario 1: region A of 20 MiB in two parts, 10% and 90%; high phase:
+# all of A, low phase: the 10%. T = 10 s. A is small because paging out
+# under TCG and KASAN runs at a few MiB/s (measured about 2.7 MiB/s), and
+# the kdamond samples nothing while it pages out; for the same reason the
+# monitoring intervals are 4 times DAMON_RECLAIM's.
+T=10
+printf 'a_hot, 2M\na_rest, 18M\n\nhigh\n%d\na_hot, 0, 4096, 1\na_rest, 0, 4096, 9\n\nlow\n%d\na_hot, 0, 4096, 1\n' \
+	$((T * 1000)) $((T * 1000)) > /tmp/scene1.cfg
+check min_age_scene1_masim start_masim /tmp/scene1.cfg --loops 0
+EXTRA="sample_interval=20000 aggr_interval=200000"
+# Starting at 2 s: the signal comes once per cycle (2 T), so each step
+# takes a cycle or two.
+tune scene1 $((2 * SEC)) $((SEC / 2)) $((60 * SEC)) 180
+EXTRA=""
+stop_masim
+check min_age_scene1_rises [ "$UP" -ge 1 ]
+check min_age_scene1_above_phase [ "$LAST" -gt $((T * SEC)) ]
+check min_age_scene1_bounds [ "$INSIDE" = 1 ]
+check min_age_scene1_no_restart [ "$SAME_PID" = 1 ]
+grep "accesses/ms" /tmp/masim.log | tail -2
+
+# Scenario 2: four regions, together 6/5 of the memory left free, used
+# in turn (random accesses) for T each: each is idle 3 T = 24 s. An
+# mlocked region takes all but 160 MiB first, so that the swapping stays
+# small enough for TCG.
+pin_kb=$(( $(avail_kb) - (160 << 10) ))
+printf 'pinned, %dK\ntouch, 4K\n\nrun\n600000\ntouch, 0, 4096, 1\n' "$pin_kb" > /tmp/pin.cfg
+check min_age_scene2_pinned start_masim /tmp/pin.cfg --mlock pinned --loops 0
+pin_pid=$masim_pid
+T=8
+r_kb=$(( 160 * 1024 * 3 / 10 ))
+{
+	for r in a b c d; do printf '%s, %dK\n' $r $r_kb; done
+	for r in a b c d; do printf '\n%s\n%d\n%s, 1, 4096, 1\n' "use_$r" $((T * 1000)) $r; done
+} > /tmp/scene2.cfg
+check min_age_scene2_masim start_masim /tmp/scene2.cfg --loops 0
+tune scene2 $((60 * SEC)) $SEC $((120 * SEC)) 120
+stop_masim
+kill "$pin_pid"; wait "$pin_pid" 2>/dev/null
+check min_age_scene2_falls [ "$DOWN" -ge 1 ]
+check min_age_scene2_below_revisit [ "$LAST" -lt $((3 * T * SEC)) ]
+check min_age_scene2_bounds [ "$INSIDE" = 1 ]
+check min_age_scene2_no_restart [ "$SAME_PID" = 1 ]
+grep "accesses/ms" /tmp/masim.log | tail -4
