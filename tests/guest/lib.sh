@@ -66,3 +66,16 @@ stop_masim() {
 	kill "$masim_pid" 2>/dev/null
 	wait "$masim_pid" 2>/dev/null
 }
+
+# cmdline_value NAME DEFAULT: the value of NAME=... on the kernel command
+# line (tools/test.sh --full passes larger counts that way), or DEFAULT.
+cmdline_value() {
+	local v
+	v=$(tr ' ' '\n' < /proc/cmdline | sed -n "s/^$1=//p" | tail -n 1)
+	echo "${v:-$2}"
+}
+
+# kunit_quiet / kunit_loud: skip the module's KUnit suites on insmod (for
+# tests that load it hundreds of times), and run them again.
+kunit_quiet() { echo 'no_suite_is_named_this' > /sys/module/kunit/parameters/filter_glob; }
+kunit_loud() { echo '*' > /sys/module/kunit/parameters/filter_glob; }
