@@ -21,4 +21,6 @@
 
 use kernel::ffi;
 
-include!("damon_generated.rs");
+// Generated next to the objects (Kbuild sets the path): in the source
+// directory for an out-of-tree build, in the build directory when built in.
+include!(env!("DAMON_AUTOTUNE_BINDINGS"));
