@@ -15,7 +15,7 @@ pkgs=(
 	"linux-source-6.12=$KERNEL_DEB_VERSION"
 	clang-19 lld-19 llvm-19 libclang-19-dev
 	flex bison bc libelf-dev libssl-dev cpio rsync kmod xz-utils patch
-	qemu-system-x86 busybox-static e2fsprogs libc6-dev
+	qemu-system-x86 busybox-static e2fsprogs libc6-dev dkms
 )
 for p in "${pkgs[@]}"; do
 	name=${p%%=*}
