@@ -8,6 +8,7 @@
 #   make kernel          prepare and build the test kernel (cached)
 #   make run             the demo: boot a VM, load the module, show it working
 #   make test            every test: host, build checks, KUnit and integration in QEMU
+#   make test-full       the same, with the reliability tests at full size
 #
 # KDIR defaults to the project's cached test kernel build (tools/kernel/);
 # point it at any 6.12 kernel build that carries kernel/0001-*.patch.
@@ -38,4 +39,7 @@ run: kernel
 test: kernel
 	tools/test.sh
 
-.PHONY: default modules modules_install clean setup kernel run test
+test-full: kernel
+	tools/test.sh --full
+
+.PHONY: default modules modules_install clean setup kernel run test test-full

@@ -3,15 +3,29 @@
 #
 #   1. host: cargo test on the pure Rust code (rust/host);
 #   2. build: rustfmt, the module built with CLIPPY=1 and no warning
-#      allowed, the kernel patch checked against what the module imports;
+#      allowed, the kernel patch checked against what the module imports,
+#      a DKMS build and install (tools/dkms-test.sh), every parameter
+#      documented in Documentation/admin-guide.rst;
 #   3. QEMU: one boot of the test kernel (KASAN, kmemleak, lockdep, ...):
 #      DAMON's own KUnit suites at boot, the module's KUnit suites when it
 #      is loaded, then the integration checks in tests/guest/; the console
-#      must stay clean.
+#      must stay clean;
+#   4. the kernel with the module built in (tools/kernel/builtin.sh, an
+#      incremental build of the test kernel), booted with and without
+#      damon_autotune.enabled=Y on the command line.
 #
 # Prints one line per failed check and ends with "N passed, N failed".
 # Artifacts (console log, build log) are in out/.
+#
+# --full runs the reliability tests at their full size (10,000 fuzzed
+# parameter writes, 100 load/unload cycles, 1,000 enable/disable flips,
+# 500 fault-injection rounds) instead of the CI size.
 set -uo pipefail
+# A module option on the command line, for modprobe to pick up (15-modprobe).
+append="damon_autotune.quota_sz=12345678"
+if [ "${1:-}" = --full ]; then
+	append="$append fuzz_writes=10000 cycles=100 flips=1000 fault_rounds=500"
+fi
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 . tools/versions.sh
@@ -55,14 +69,41 @@ result kernel_patch_exports_exactly_what_is_used $?
 mkdir -p out/guest-bin
 gcc -static -O2 -Wall -Wextra -Werror -o out/guest-bin/masim tools/workload/masim.c
 result workload_builds $?
+gcc -static -O2 -Wall -Wextra -Werror -o out/guest-bin/paramfuzz tools/workload/paramfuzz.c
+result fuzzer_builds $?
+tools/dkms-test.sh >out/dkms.log 2>&1
+result dkms_builds_and_installs $? "see out/dkms.log"
+tools/docs.py params damon_autotune.ko Documentation/admin-guide.rst
+result every_parameter_documented $?
+tools/docs.py examples Documentation/admin-guide.rst out/guest-bin
+result doc_examples_extracted $?
 
 # 3. QEMU: KUnit and integration.
-tools/qemu/vm.sh --log out/console.log --timeout 2400 --mem 768M --swap 512M --disk 768M run-all.sh
+tools/qemu/vm.sh --log out/console.log --timeout 3000 --mem 768M --swap 512M --disk 768M \
+	--append "$append" run-all.sh
 tools/qemu/check-console.py out/console.log --counts out/console.counts \
 	--suite damon --suite damon-operations --suite damon-sysfs \
 	--suite damon_autotune_params --suite damon_autotune_policy --suite damon_autotune_damon
 read -r cp cf < out/console.counts
 passed=$((passed + cp)); failed=$((failed + cf))
+
+# 4. The kernel with damon_autotune built in, derived from the test kernel
+# by an incremental build: booted with and without enabled=Y.
+tools/kernel/builtin.sh >out/builtin-build.log 2>&1
+rc=$?
+result builtin_kernel_builds $rc "see out/builtin-build.log"
+if [ $rc = 0 ]; then
+	bzimage=$(tools/kernel/builtin.sh --dir)/arch/x86/boot/bzImage
+	for mode in on off; do
+		extra="kunit.enable=0"
+		[ $mode = on ] && extra="$extra damon_autotune.enabled=Y damon_autotune.min_age=7000000"
+		tools/qemu/vm.sh --kernel "$bzimage" --module none --log "out/builtin-$mode.log" \
+			--timeout 600 --mem 768M --append "$extra" boot-builtin.sh $mode
+		tools/qemu/check-console.py "out/builtin-$mode.log" --counts out/console.counts
+		read -r cp cf < out/console.counts
+		passed=$((passed + cp)); failed=$((failed + cf))
+	done
+fi
 
 echo "test: took $(( $(date +%s) - start )) s; console log in out/console.log"
 echo "$passed passed, $failed failed"

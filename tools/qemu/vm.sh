@@ -46,8 +46,8 @@ mkdir -p "$(dirname "$log")"
 work=$(mktemp -d "${TMPDIR:-/tmp}/damon_autotune-vm.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-# initramfs: busybox, /init, the module, the guest scripts and any static
-# helper programs in out/guest-bin/.
+# initramfs: busybox, /init, the module, the guest scripts, samples/ and
+# any static helper programs in out/guest-bin/.
 root=$work/root
 mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp,mnt,test}
 cp /bin/busybox "$root/bin/busybox"
@@ -56,6 +56,7 @@ for applet in $("$root/bin/busybox" --list); do
 done
 cp "$top/tools/qemu/guest-init" "$root/init"
 cp -r "$top/tests/guest/." "$root/test/"
+[ -d "$top/samples" ] && cp -r "$top/samples" "$root/samples"
 [ -f "$module" ] && cp "$module" "$root/damon_autotune.ko"
 [ -d "$top/out/guest-bin" ] && cp "$top/out/guest-bin/"* "$root/bin/" 2>/dev/null || true
 printf '%s\n' "$script" "$@" > "$root/test/.command"
