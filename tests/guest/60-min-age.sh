@@ -94,7 +94,7 @@ check min_age_scene1_masim start_masim /tmp/scene1.cfg --loops 0
 EXTRA="sample_interval=20000 aggr_interval=200000"
 # Starting at 2 s: the signal comes once per cycle (2 T), so each step
 # takes a cycle or two.
-tune scene1 $((2 * SEC)) $((SEC / 2)) $((60 * SEC)) 240
+tune scene1 $((2 * SEC)) $((SEC / 2)) $((60 * SEC)) 180
 EXTRA=""
 stop_masim
 # It rises, and settles where DAMON stops evicting the working set: the
@@ -129,7 +129,7 @@ r_kb=$(( 100 * 1024 * 3 / 10 ))
 } > /tmp/scene2.cfg
 check min_age_scene2_masim start_masim /tmp/scene2.cfg --loops 0
 echo "min_age: scene2: regions ready at $(cut -d. -f1 /proc/uptime) s"
-tune scene2 $((60 * SEC)) $SEC $((120 * SEC)) 110
+tune scene2 $((60 * SEC)) $SEC $((120 * SEC)) 90
 stop_masim
 kill "$pin_pid"; wait "$pin_pid" 2>/dev/null
 check min_age_scene2_falls [ "$DOWN" -ge 1 ]

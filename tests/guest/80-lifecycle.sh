@@ -4,7 +4,7 @@
 # command line (cycles=, flips=; tools/test.sh --full sets 100 and 1000).
 
 cycles=$(cmdline_value cycles 20)
-flips=$(cmdline_value flips 200)
+flips=$(cmdline_value flips 100)
 avail_kb=$(awk '/^MemAvailable/ {print $2}' /proc/meminfo)
 printf 'load, %dK\n\nrun\n600000\nload, 1, 4096, 1\n' $((avail_kb / 3)) > /tmp/load.cfg
 check lifecycle_load_ready start_masim /tmp/load.cfg --loops 0

@@ -2,12 +2,12 @@
 # committing, loading, and the kdamond's own work. Every operation either
 # succeeds or fails with an error and leaves a consistent state; nothing
 # crashes and nothing leaks (run-all.sh's kmemleak scan follows). Rounds
-# come from the kernel command line (fault_rounds=; default 50).
+# come from the kernel command line (fault_rounds=; default 20).
 
 F=/sys/kernel/debug/failslab
 [ -d $F ] || mount -t debugfs none /sys/kernel/debug 2>/dev/null
 [ -d $F ] || { fail faults_need_failslab "no $F"; return; }
-rounds=$(cmdline_value fault_rounds 50)
+rounds=$(cmdline_value fault_rounds 20)
 kunit_quiet
 rmmod damon_autotune 2>/dev/null
 base=$(nr_kdamonds)
