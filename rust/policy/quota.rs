@@ -129,7 +129,15 @@ impl GoalLoop {
                 // nothing now and only delay the way back.
                 let unused =
                     used.is_some_and(|u| u < esz / 2 && esz - u >= super::damos::MIN_REGION);
-                let next = feed_loop_next_input(last, score);
+                let mut next = feed_loop_next_input(last, score);
+                // Over the goal, at least halve what was used: the
+                // proportional step alone barely shrinks a quota grown
+                // during a long approach (at 10% over, by a tenth per
+                // interval), and reclaim that lags behind its quota (slow
+                // swap) runs on far past the goal.
+                if let Some(u) = used.filter(|_| score > GOAL_BP) {
+                    next = next.min((u / 2).saturating_mul(GOAL_BP).max(GOAL_BP));
+                }
                 self.esz_bp = if unused && next > last { last } else { next };
                 capped(self.esz_bp / GOAL_BP)
             }
@@ -227,6 +235,25 @@ mod tests {
         assert!(q >= 4096 && q < 2 * 8192 + 4096, "{}", q);
         // Over the goal it shrinks, used or not.
         assert!(l.step(Tuner::Consist, 15_000, 0, Some(0)).bytes() < q);
+    }
+
+    #[test]
+    fn consist_halves_what_was_used_over_the_goal() {
+        let mut l = GoalLoop::new();
+        let mut q = 0;
+        // A long approach grows the quota; reclaim uses all of it.
+        for _ in 0..40 {
+            q = l.step(Tuner::Consist, 0, 0, Some(q)).bytes();
+        }
+        assert!(q > 1 << 20, "{}", q);
+        // Just over the goal: the proportional step alone would keep 99%.
+        let next = l.step(Tuner::Consist, 10_100, 0, Some(q)).bytes();
+        assert!(next <= q / 2, "{} -> {}", q, next);
+        // Far over the goal and nothing used: down to the minimum.
+        assert!(l.step(Tuner::Consist, 20_000, 0, Some(0)).bytes() <= 1);
+        // Under the goal it grows again as before.
+        let low = l.step(Tuner::Consist, 0, 0, Some(1)).bytes();
+        assert!(l.step(Tuner::Consist, 0, 0, Some(low)).bytes() >= low);
     }
 
     #[test]
