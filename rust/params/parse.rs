@@ -18,7 +18,12 @@ fn trim_newline(s: &[u8]) -> &[u8] {
 
 /// Parses an unsigned number no larger than `max`.
 pub fn parse_unsigned(s: &[u8], max: u64) -> Option<u64> {
-    let s = trim_newline(s);
+    parse_magnitude(trim_newline(s), max)
+}
+
+/// [`parse_unsigned`] once the newline is gone: a second newline is an
+/// error, as in `kstrtoull()`.
+fn parse_magnitude(s: &[u8], max: u64) -> Option<u64> {
     let s = s.strip_prefix(b"+").unwrap_or(s);
     let (radix, digits): (u64, &[u8]) = match s {
         [b'0', b'x' | b'X', rest @ ..] => (16, rest),
@@ -54,7 +59,7 @@ pub fn parse_signed(s: &[u8], min: i64, max: i64) -> Option<i64> {
     if rest.first() == Some(&b'+') || rest.first() == Some(&b'-') {
         return None;
     }
-    let magnitude = parse_unsigned(rest, u64::MAX)?;
+    let magnitude = parse_magnitude(rest, u64::MAX)?;
     let value = if negative {
         0i64.checked_sub_unsigned(magnitude)?
     } else {
@@ -138,6 +143,11 @@ mod tests {
             None
         );
         assert_eq!(parse_signed(b"--1", i64::MIN, i64::MAX), None);
+        // One trailing newline, not two (the fuzzer's find: "0\n\n" was
+        // taken, each layer stripping one).
+        assert_eq!(parse_signed(b"5\n", i64::MIN, i64::MAX), Some(5));
+        assert_eq!(parse_signed(b"0\n\n", i64::MIN, i64::MAX), None);
+        assert_eq!(parse_signed(b"-3\n\n", i64::MIN, i64::MAX), None);
         assert_eq!(
             parse_signed(b"-9223372036854775808", i64::MIN, i64::MAX),
             Some(i64::MIN)
