@@ -27,6 +27,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#define PROG "masim"
+#define DIE_STATUS 1
+#include "common.h"
+
 #define MAX_REGIONS 32
 #define MAX_PHASES 64
 #define MAX_PATTERNS 16
@@ -59,23 +63,6 @@ static struct region regions[MAX_REGIONS];
 static int nr_regions;
 static struct phase phases[MAX_PHASES];
 static int nr_phases;
-static uint64_t rng = 88172645463325252ull;
-
-static uint64_t next_rand(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
-}
-
-static void die(const char *fmt, const char *arg)
-{
-	fprintf(stderr, "masim: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\n");
-	exit(1);
-}
 
 static char *trim(char *s)
 {

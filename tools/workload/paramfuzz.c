@@ -36,6 +36,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#define PROG "paramfuzz"
+#define DIE_STATUS 2
+#include "common.h"
+
 #define MAX_PARAMS 128
 #define MAX_SEEN 8
 #define VAL_SZ 4097		/* a sysfs read and its NUL */
@@ -58,28 +62,11 @@ struct param {
 static struct param params[MAX_PARAMS];
 static int nr_params, nr_writable, nr_readonly;	/* not counting enabled, commit_inputs */
 static const char *dir = "/sys/module/damon_autotune/parameters";
-static uint64_t rng = 88172645463325252ull;
 static unsigned long nr_writes, nr_rejected, nr_commits, nr_commit_rejected;
 static unsigned long nr_flips, nr_violations, nr_unwaited;
 static int running;		/* enabled=Y was written, N not since */
 static int lost_reported;	/* a kdamond gone with enabled=Y was reported */
 static uint64_t run_bound_us;	/* the running kdamond's longest time between callbacks */
-
-static uint64_t next_rand(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
-}
-
-static void die(const char *fmt, const char *arg)
-{
-	fprintf(stderr, "paramfuzz: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\n");
-	exit(2);
-}
 
 static const char *path_of(const char *name)
 {
