@@ -17,15 +17,8 @@ use crate::policy::{
     damos::age_in_aggregations,
     min_age::{Bounds, Counters, MinAgeTuner},
 };
+use crate::reclaim::nonzero;
 use kernel::{new_mutex, page::PAGE_SIZE, prelude::*, sync::Mutex};
-
-fn nonzero(v: u64) -> Result {
-    if v == 0 {
-        Err(EINVAL)
-    } else {
-        Ok(())
-    }
-}
 
 module_params! {
     /// Tune min_age from refaults and the kernel's own reclaim (min_age is the starting point).

@@ -38,7 +38,8 @@ param_enum!(crate::policy::quota::Tuner {
     Temporal = "temporal",
 });
 
-fn nonzero(v: u64) -> Result {
+/// Parameter check: refuses 0 (intervals).
+pub(crate) fn nonzero(v: u64) -> Result {
     if v == 0 {
         Err(EINVAL)
     } else {
