@@ -239,15 +239,16 @@ impl Running<'_> {
 ///
 /// # Invariants
 ///
-/// A kdamond was started on `ctx` by `damon_start()`; it may have stopped
-/// since. `ctx` is dropped exactly once: in `drop`, or moved out by `stop`.
+/// `ctx` was passed to `damon_start()`: its kdamond may be running, may
+/// have stopped since, or (when `damon_start()` failed) never have run;
+/// `damon_stop()` handles all three. `ctx` is dropped exactly once: in `drop`, or moved out by `stop`.
 pub struct Kdamond {
     ctx: ManuallyDrop<Context>,
 }
 
 impl Kdamond {
     pub(super) fn new(ctx: Context) -> Self {
-        // INVARIANT: called by `Context::start` once `damon_start` worked.
+        // INVARIANT: called by `Context::start_group` after `damon_start`.
         Self {
             ctx: ManuallyDrop::new(ctx),
         }

@@ -152,11 +152,32 @@ impl Context {
     /// when any other DAMON context (DAMON_RECLAIM, DAMON_LRU_SORT, the
     /// sysfs interface) is running. On failure the context is freed.
     pub fn start(self) -> Result<Kdamond> {
-        let mut ptr = self.ptr.as_ptr();
-        // SAFETY: `ptr` is a valid context that is not running; DAMON reads
-        // one pointer from the array.
-        to_result(unsafe { b::damon_start(&mut ptr, 1, true) })?;
-        Ok(Kdamond::new(self))
+        let mut ctxs = KVec::with_capacity(1, GFP_KERNEL)?;
+        ctxs.push(self, GFP_KERNEL)?;
+        Self::start_group(ctxs)?.into_iter().next().ok_or(EINVAL)
+    }
+
+    /// Starts one kdamond per context, all in one exclusive DAMON group:
+    /// while they run, no other DAMON context can start, and they start
+    /// only if no other is running (`EBUSY`). Either all start, or those
+    /// that did are stopped and every context is freed.
+    pub fn start_group(ctxs: KVec<Context>) -> Result<KVec<Kdamond>> {
+        let n = ctxs.len();
+        let mut ptrs = KVec::with_capacity(n, GFP_KERNEL)?;
+        for c in &ctxs {
+            ptrs.push(c.ptr.as_ptr(), GFP_KERNEL)?;
+        }
+        let mut kdamonds = KVec::with_capacity(n, GFP_KERNEL)?;
+        let nr = kernel::ffi::c_int::try_from(n).map_err(|_| EINVAL)?;
+        // SAFETY: every pointer is a valid context that is not running;
+        // DAMON reads `nr` of them.
+        let ret = to_result(unsafe { b::damon_start(ptrs.as_mut_ptr(), nr, true) });
+        for c in ctxs {
+            // Cannot fail: the capacity was reserved above.
+            kdamonds.push(Kdamond::new(c), GFP_KERNEL)?;
+        }
+        // On error, dropping `kdamonds` stops those DAMON started.
+        ret.map(|()| kdamonds)
     }
 }
 
