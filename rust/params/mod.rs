@@ -88,6 +88,16 @@ impl ParamValue for u64 {
     }
 }
 
+impl ParamValue for crate::policy::tier::NodeChain {
+    const TYPE_NAME: &'static str = "charp";
+    fn parse(s: &[u8]) -> Option<Self> {
+        Self::parse(s).ok()
+    }
+    fn show(&self, f: &mut dyn Write) -> fmt::Result {
+        write!(f, "{}", self)
+    }
+}
+
 /// Makes a fieldless enum a parameter type whose values are written and
 /// shown as strings (`modinfo` type `charp`):
 ///

@@ -16,3 +16,4 @@ pub mod min_age_model;
 pub mod node;
 pub mod quota;
 pub mod reclaim;
+pub mod tier;

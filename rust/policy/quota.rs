@@ -232,7 +232,7 @@ mod tests {
                 .step(Tuner::Consist, 0, 0, Some(if q >= 4096 { 4096 } else { 0 }))
                 .bytes();
         }
-        assert!(q >= 4096 && q < 2 * 8192 + 4096, "{}", q);
+        assert!((4096..2 * 8192 + 4096).contains(&q), "{}", q);
         // Over the goal it shrinks, used or not.
         assert!(l.step(Tuner::Consist, 15_000, 0, Some(0)).bytes() < q);
     }

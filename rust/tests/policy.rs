@@ -5,6 +5,7 @@
 
 use crate::kunit::Test;
 use crate::kunit_suite;
+use crate::policy::damos::{Action, Filter};
 use crate::policy::{
     attrs::{AttrsError, MonitoringAttrs},
     failcharge,
@@ -13,6 +14,7 @@ use crate::policy::{
     node::NodeMem,
     quota::{feed_loop_next_input, goal_score, Allowance, GoalLoop, Tuner},
     reclaim::{ConfigError, DEFAULT},
+    tier::{self, demote_score, detect, promote_score, ChainError, NodeChain, NodeInfo},
 };
 
 fn attrs_validation(t: &mut Test) {
@@ -223,6 +225,81 @@ fn min_age_robustness(t: &mut Test) {
     t.expect_eq(c.current_us(), b.max_us);
 }
 
+/// Chains parse as the parameter takes them, and bad ones are refused.
+fn tier_chain_parsing(t: &mut Test) {
+    let c = NodeChain::parse(b"0,2,1\n");
+    t.expect_eq(c.map(|c| c.len()), Ok(3));
+    t.expect_eq(c.map(|c| c.get(1)), Ok(Some(2)));
+    t.expect_eq(NodeChain::parse(b""), Ok(NodeChain::EMPTY));
+    t.expect_eq(NodeChain::parse(b"1"), Err(ChainError::TooShort));
+    t.expect_eq(NodeChain::parse(b"0,1,1"), Err(ChainError::Repeat));
+    t.expect_eq(NodeChain::parse(b"0,x"), Err(ChainError::Syntax));
+    t.expect_eq(NodeChain::parse(b"0,300"), Err(ChainError::BadNid));
+    t.expect_eq(
+        NodeChain::parse(b"0,1,2,3,4,5,6,7,8"),
+        Err(ChainError::TooLong),
+    );
+}
+
+/// Detection puts nodes with CPUs first and skips memoryless ones.
+fn tier_detection(t: &mut Test) {
+    let info = |nid, has_memory, has_cpu| NodeInfo {
+        nid,
+        has_memory,
+        has_cpu,
+    };
+    let c = detect(&[
+        info(2, true, false),
+        info(1, true, true),
+        info(0, false, true),
+    ]);
+    t.expect_eq(c.get(0), Some(1));
+    t.expect_eq(c.get(1), Some(2));
+    t.expect_eq(c.len(), 2);
+    t.expect(detect(&[info(0, true, true)]).is_empty(), "one node: none");
+}
+
+/// Each node gets the schemes its position calls for, and the goals
+/// score the right node.
+fn tier_schemes_and_goals(t: &mut Test) {
+    let Ok(chain) = NodeChain::parse(b"0,1,2") else {
+        t.expect(false, "chain parses");
+        return;
+    };
+    let top = tier::DEFAULT.schemes(&chain, 0);
+    let mid = tier::DEFAULT.schemes(&chain, 1);
+    let bottom = tier::DEFAULT.schemes(&chain, 2);
+    t.expect(top.promote.is_none(), "the top node promotes nowhere");
+    t.expect(bottom.demote.is_none(), "the bottom node demotes nowhere");
+    t.expect_eq(
+        mid.promote.map(|s| (s.action, s.target_nid, s.filters)),
+        Some((
+            Action::MigrateHot,
+            0,
+            &[Filter::Young { matching: false }][..],
+        )),
+    );
+    t.expect_eq(
+        mid.demote.map(|s| (s.action, s.target_nid, s.filters)),
+        Some((
+            Action::MigrateCold,
+            2,
+            &[Filter::Young { matching: true }][..],
+        )),
+    );
+    let mem = |total, free| NodeMem { total, free };
+    t.expect_eq(promote_score(mem(1000, 3), 9970), Some(10_000));
+    t.expect(
+        promote_score(mem(1000, 300), 9970).is_some_and(|s| s < 10_000),
+        "a free upper node asks for promotion",
+    );
+    t.expect(
+        demote_score(mem(1000, 1), 50).is_some_and(|s| s < 10_000),
+        "a full node asks for demotion",
+    );
+    t.expect_eq(demote_score(mem(1000, 1), 0), None);
+}
+
 kunit_suite!(
     damon_autotune_policy,
     [
@@ -237,5 +314,8 @@ kunit_suite!(
         min_age_working_set,
         min_age_short_memory,
         min_age_robustness,
+        tier_chain_parsing,
+        tier_detection,
+        tier_schemes_and_goals,
     ]
 );
