@@ -20,9 +20,10 @@ use crate::policy::{
     attrs::MonitoringAttrs,
     damos::{Watermarks, WmarkMetric},
     failcharge,
-    quota::{goal_score, Allowance, GoalLoop, Tuner, GOAL_BP},
+    quota::{goal_score, Tuner, GOAL_BP},
     reclaim::{ConfigError, ReclaimConfig},
 };
+use crate::quota_loop::{initial_quota, QuotaLoop};
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use kernel::{prelude::*, time::Ktime};
 
@@ -55,7 +56,8 @@ fn per_thousand(v: u64) -> Result {
     }
 }
 
-fn basis_points(v: u32) -> Result {
+/// Parameter check: at most 10,000 basis points.
+pub(crate) fn basis_points(v: u32) -> Result {
     if u64::from(v) > GOAL_BP {
         Err(EINVAL)
     } else {
@@ -133,6 +135,11 @@ module_params! {
     goal_score_bp: u64 = 0, 0o400;
 }
 
+/// Whether the parameters ask for the reclaim scheme.
+pub(crate) fn wanted() -> bool {
+    reclaim.get()
+}
+
 /// The reclaim configuration the parameters describe now.
 fn config() -> ReclaimConfig {
     ReclaimConfig {
@@ -194,7 +201,8 @@ pub(crate) fn read_inputs() -> Result<(Context, Settings)> {
     if reclaim.get() {
         // Goals are the module's own loop's (ReclaimCallbacks), not the core's.
         let mut scheme = cfg.scheme(&[]);
-        scheme.quota.sz = initial_quota(&settings.loop_cfg);
+        let l = &settings.loop_cfg;
+        scheme.quota.sz = initial_quota(l.tuner, l.cap, l.has_goals());
         ctx.add_scheme(&scheme)?;
     }
     Ok((ctx, settings))
@@ -234,26 +242,6 @@ impl LoopConfig {
     }
 }
 
-/// The size quota of the first reset interval: the user's cap when no goal
-/// is set, else the loop's first step (for `temporal`, all; for `consist`,
-/// the minimum it starts from).
-fn initial_quota(cfg: &LoopConfig) -> u64 {
-    if !cfg.has_goals() {
-        return cfg.cap;
-    }
-    to_quota_sz(GoalLoop::new().step(cfg.tuner, 0, cfg.cap, None))
-}
-
-/// A loop allowance as DAMON's `quota.sz` (0: no limit; 1 byte, smaller
-/// than any region: nothing).
-fn to_quota_sz(a: Allowance) -> u64 {
-    match a {
-        Allowance::Unlimited => 0,
-        Allowance::Bytes(0) => 1,
-        Allowance::Bytes(b) => b,
-    }
-}
-
 /// What the reclaim kdamond runs after each aggregation: statistics,
 /// fail-charge refunds, the goal loop and `min_age` tuning. Only the
 /// kdamond touches the loop's state; atomics make it `Sync`.
@@ -264,12 +252,8 @@ pub(crate) struct ReclaimCallbacks {
     cfg: LoopConfigCell,
     last_tried: AtomicU64,
     last_applied: AtomicU64,
-    esz_bp_loop: AtomicU64,
-    /// Bytes charged to the scheme up to the last loop step.
-    last_charged: AtomicU64,
-    next_tune_ns: AtomicU64,
+    quota_loop: QuotaLoop,
     last_psi_us: AtomicU64,
-    started: AtomicBool,
 }
 
 /// A `LoopConfig` that the parameter hooks replace while the kdamond reads
@@ -344,11 +328,8 @@ impl ReclaimCallbacks {
             cfg: LoopConfigCell::new(&settings.loop_cfg),
             last_tried: AtomicU64::new(0),
             last_applied: AtomicU64::new(0),
-            esz_bp_loop: AtomicU64::new(0),
-            last_charged: AtomicU64::new(0),
-            next_tune_ns: AtomicU64::new(0),
+            quota_loop: QuotaLoop::new(),
             last_psi_us: AtomicU64::new(mm::psi_some_mem_total_us()),
-            started: AtomicBool::new(false),
         })
     }
 
@@ -376,22 +357,6 @@ impl ReclaimCallbacks {
             }
         }
         best
-    }
-
-    /// One step of the goal loop: the size quota of the next interval.
-    /// `used` is what the scheme was charged since the last step.
-    fn tune(&self, cfg: &LoopConfig, used: u64) -> u64 {
-        let Some(score) = self.score(cfg) else {
-            goal_score_bp.set(0);
-            return cfg.cap;
-        };
-        goal_score_bp.set(score);
-        // The loop state is the consist input, kept across steps.
-        let mut l = GoalLoop::new();
-        l.restore(self.esz_bp_loop.load(Ordering::Relaxed));
-        let a = l.step(cfg.tuner, score, cfg.cap, Some(used));
-        self.esz_bp_loop.store(l.saved(), Ordering::Relaxed);
-        to_quota_sz(a)
     }
 }
 
@@ -427,23 +392,16 @@ impl Callbacks for ReclaimCallbacks {
 
         // Once per reset interval, the goal loop sets the next quota.
         let now = Ktime::ktime_get().to_ns() as u64;
-        if now >= self.next_tune_ns.load(Ordering::Relaxed) {
-            self.next_tune_ns
-                .store(now + cfg.reset_interval_ms * 1_000_000, Ordering::Relaxed);
-            let q = s.as_ref().quota_state();
-            let charged = q.total_charged_sz.wrapping_add(q.charged_sz);
-            let used = charged.wrapping_sub(self.last_charged.swap(charged, Ordering::Relaxed));
-            let sz = self.tune(&cfg, used);
-            s.set_quota_sz(sz);
-            // The core picks `sz` up at its next charge window, except in
-            // two cases where the module sets the effective quota itself:
-            // 6.12 leaves the first window unlimited (esz 0), and with no
-            // time quota and an unlimited size quota it stops opening
-            // windows at all, so a new limit would never be applied.
-            let first = !self.started.swap(true, Ordering::Relaxed);
-            if first || s.as_ref().quota().ms == 0 {
-                s.set_effective_quota(sz);
-            }
+        let step = self.quota_loop.tick(
+            &mut s,
+            now,
+            cfg.reset_interval_ms,
+            cfg.tuner,
+            cfg.cap,
+            || self.score(&cfg),
+        );
+        if let Some(step) = step {
+            goal_score_bp.set(step.score.unwrap_or(0));
         }
         effective_quota_sz.set(s.as_ref().quota_state().esz);
         self.tuning.after_aggregation(&mut s, aggr_interval_us, now)
