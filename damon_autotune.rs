@@ -3,10 +3,13 @@
 //! damon_autotune: a self-tuning DAMON-based memory manager.
 //!
 //! This file is the module: its life cycle and the parameters that drive
-//! it (`enabled`, `commit_inputs`, `kdamond_pid`). What runs is built in
-//! `module/`: `module/reclaim.rs` declares the reclaim parameters and turns
-//! them into a DAMON context and the callbacks its kdamond runs;
-//! `module/min_age.rs` holds `min_age` tuning's parameters and its step.
+//! it (`enabled`, `commit_inputs`, `kdamond_pid`). What runs is one
+//! exclusive DAMON group, built in `module/`: `module/reclaim.rs` declares
+//! the reclaim parameters and turns them into a DAMON context and the
+//! callbacks its kdamond runs; `module/min_age.rs` holds `min_age` tuning's
+//! parameters and its step; `module/tier.rs` declares tiering's parameters
+//! and turns them into one context per NUMA node of its chain;
+//! `module/quota_loop.rs` is the goal loop both run on their schemes.
 //!
 //! The layers below live in `rust/`:
 //! - `rust/damon`: safe abstractions over DAMON; with `rust/params`,
@@ -32,14 +35,20 @@ pub mod mm;
 pub mod params;
 #[path = "rust/policy/mod.rs"]
 pub mod policy;
+#[path = "module/quota_loop.rs"]
+pub mod quota_loop;
 #[path = "module/reclaim.rs"]
 pub mod reclaim;
 #[path = "rust/tests/mod.rs"]
 mod tests;
+#[path = "module/tier.rs"]
+pub mod tier;
 
-use damon::Kdamond;
+use damon::{Context, Kdamond};
 use params::{Locked, ParamLock};
+use policy::tier::NodeChain;
 use reclaim::ReclaimCallbacks;
+use tier::TierCallbacks;
 
 module! {
     type: DamonAutotune,
@@ -58,10 +67,27 @@ module_params! {
     kdamond_pid: i32 = -1, 0o400;
 }
 
-/// The running kdamond and the callbacks it runs.
+/// What the group runs: the reclaim context (unless only tiering is on)
+/// and tiering's contexts, one per node of its chain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Layout {
+    reclaim: bool,
+    chain: NodeChain,
+}
+
+/// The running kdamonds and the callbacks they run.
 struct Running {
-    kdamond: Kdamond,
-    reclaim: Arc<ReclaimCallbacks>,
+    layout: Layout,
+    /// Reclaim's first (if it runs), then tiering's in chain order.
+    kdamonds: KVec<Kdamond>,
+    reclaim: Option<Arc<ReclaimCallbacks>>,
+    tier: KVec<Arc<TierCallbacks>>,
+}
+
+impl Running {
+    fn is_running(&self) -> bool {
+        self.kdamonds.iter().any(|k| k.is_running())
+    }
 }
 
 /// What the module runs, shared by `init`, `exit` and the parameter hooks.
@@ -77,36 +103,84 @@ static STATE: Locked<State> = Locked::new(State {
     running: None,
 });
 
-/// Builds a context from the parameters and starts its kdamond.
+/// The contexts the parameters describe, with their callbacks' settings.
+struct Inputs {
+    layout: Layout,
+    reclaim: Option<(Context, reclaim::Settings)>,
+    tier: Option<tier::Inputs>,
+}
+
+/// Reads every parameter into contexts; `EINVAL` (and nothing built) if
+/// any combination is refused.
+fn read_inputs() -> Result<Inputs> {
+    // Reclaim runs unless tiering runs alone (reclaim=N tier=Y).
+    let reclaim = if reclaim::wanted() || !tier::wanted() {
+        Some(reclaim::read_inputs()?)
+    } else {
+        None
+    };
+    let tier = if tier::wanted() {
+        Some(tier::read_inputs()?)
+    } else {
+        None
+    };
+    Ok(Inputs {
+        layout: Layout {
+            reclaim: reclaim.is_some(),
+            chain: tier.as_ref().map_or(NodeChain::EMPTY, |t| t.chain),
+        },
+        reclaim,
+        tier,
+    })
+}
+
+/// Builds the contexts from the parameters and starts their kdamonds.
 fn turn_on(state: &mut State) -> Result {
-    if state
-        .running
-        .as_ref()
-        .is_some_and(|r| r.kdamond.is_running())
-    {
+    if state.running.as_ref().is_some_and(Running::is_running) {
         return Ok(());
     }
-    // A kdamond that stopped on its own is cleaned up and started again.
-    state.running = None;
-    let (mut ctx, settings) = reclaim::read_inputs()?;
-    let callbacks = Arc::pin_init(ReclaimCallbacks::new(settings), GFP_KERNEL)?;
-    ctx.set_callbacks(callbacks.clone());
-    let kdamond = ctx.start().inspect_err(|e| {
+    // Kdamonds that stopped on their own are cleaned up and started again.
+    turn_off(state);
+    let inputs = read_inputs()?;
+    let mut ctxs = KVec::new();
+    let mut reclaim_cb = None;
+    if let Some((mut ctx, settings)) = inputs.reclaim {
+        let cb = Arc::pin_init(ReclaimCallbacks::new(settings), GFP_KERNEL)?;
+        ctx.set_callbacks(cb.clone());
+        ctxs.push(ctx, GFP_KERNEL)?;
+        reclaim_cb = Some(cb);
+    }
+    let mut tier_cbs = KVec::new();
+    if let Some(t) = inputs.tier {
+        for (idx, mut ctx) in t.ctxs.into_iter().enumerate() {
+            let cb = Arc::new(TierCallbacks::new(&t.chain, idx, &t.cfg)?, GFP_KERNEL)?;
+            ctx.set_callbacks(cb.clone());
+            ctxs.push(ctx, GFP_KERNEL)?;
+            tier_cbs.push(cb, GFP_KERNEL)?;
+        }
+        tier::reset_stats(&t.chain);
+        pr_info!("tiering on nodes {}\n", t.chain);
+    }
+    let kdamonds = Context::start_group(ctxs).inspect_err(|e| {
+        tier::stopped();
         if *e == EBUSY {
             pr_err!("another DAMON user (DAMON_RECLAIM, DAMON_LRU_SORT or the sysfs interface) is running\n");
         }
     })?;
-    kdamond_pid.set(kdamond.pid().unwrap_or(-1));
+    kdamond_pid.set(kdamonds.first().and_then(|k| k.pid()).unwrap_or(-1));
     state.running = Some(Running {
-        kdamond,
-        reclaim: callbacks,
+        layout: inputs.layout,
+        kdamonds,
+        reclaim: reclaim_cb,
+        tier: tier_cbs,
     });
     Ok(())
 }
 
-/// Stops the kdamond, if any.
+/// Stops the kdamonds, if any.
 fn turn_off(state: &mut State) {
     state.running = None;
+    tier::stopped();
     kdamond_pid.set(-1);
 }
 
@@ -126,16 +200,32 @@ fn set_enabled(lock: &mut ParamLock, on: bool) -> Result {
 
 /// `commit_inputs`: checks the parameters as a whole (`EINVAL` if DAMON
 /// would refuse them, and nothing changes) and hands them to the running
-/// kdamond, which applies them at its next callback.
+/// kdamonds, which apply them at their next callback. Turning reclaim or
+/// tiering on or off, or another chain, needs new kdamonds: `EBUSY`, until
+/// `enabled` is cycled.
 fn set_commit_inputs(lock: &mut ParamLock, commit: bool) -> Result {
     let state = STATE.get(lock);
     if !commit || !state.live {
         return Ok(());
     }
-    let (ctx, settings) = reclaim::read_inputs()?;
-    if let Some(r) = &state.running {
-        r.kdamond.commit(ctx)?;
-        r.reclaim.update(settings);
+    let inputs = read_inputs()?;
+    let Some(r) = &state.running else {
+        return Ok(());
+    };
+    if inputs.layout != r.layout {
+        pr_err!("reclaim, tier or tier_nodes changed: write enabled=N, then enabled=Y\n");
+        return Err(EBUSY);
+    }
+    let mut kdamonds = r.kdamonds.iter();
+    if let (Some((ctx, settings)), Some(cb)) = (inputs.reclaim, &r.reclaim) {
+        kdamonds.next().ok_or(EINVAL)?.commit(ctx)?;
+        cb.update(settings);
+    }
+    if let Some(t) = inputs.tier {
+        for (ctx, cb) in t.ctxs.into_iter().zip(r.tier.iter()) {
+            kdamonds.next().ok_or(EINVAL)?.commit(ctx)?;
+            cb.update(&t.cfg);
+        }
     }
     Ok(())
 }

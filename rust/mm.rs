@@ -6,6 +6,7 @@
 
 use crate::bindings as b;
 use crate::policy::node::NodeMem;
+use crate::policy::tier::NodeInfo;
 use kernel::{bindings as kb, prelude::*};
 
 /// Node `nid`'s data, or null if there is no such node.
@@ -72,6 +73,45 @@ pub fn node_mem(nid: i32) -> Option<NodeMem> {
         total: info.totalram as u64,
         free: info.freeram as u64,
     })
+}
+
+/// Whether node `nid` has CPUs (`N_CPU` in the node states).
+fn node_has_cpu(nid: i32) -> bool {
+    let Ok(idx) = usize::try_from(nid) else {
+        return false;
+    };
+    // SAFETY: `node_states` is a static; a racy read of one word is what
+    // `node_state()` does too (the bit only changes on CPU hotplug).
+    let bits = unsafe {
+        core::ptr::read_volatile(core::ptr::addr_of!(
+            kb::node_states[kb::node_states_N_CPU as usize].bits
+        ))
+    };
+    let word = bits
+        .get(idx / kernel::ffi::c_ulong::BITS as usize)
+        .copied()
+        .unwrap_or(0);
+    word >> (idx % kernel::ffi::c_ulong::BITS as usize) & 1 == 1
+}
+
+/// Every node that exists, with whether it has memory and CPUs: what
+/// tiering's chain detection needs.
+pub fn nodes_info() -> Result<KVec<NodeInfo>> {
+    let mut nodes = KVec::new();
+    for nid in 0..kb::MAX_NUMNODES as i32 {
+        let Some(mem) = node_mem(nid) else {
+            continue;
+        };
+        nodes.push(
+            NodeInfo {
+                nid,
+                has_memory: mem.total > 0,
+                has_cpu: node_has_cpu(nid),
+            },
+            GFP_KERNEL,
+        )?;
+    }
+    Ok(nodes)
 }
 
 /// Total time, in µs since boot, some task stalled on memory ("some"
