@@ -2,7 +2,7 @@
 /*
  * masim: a memory access simulator reading masim's configuration format.
  *
- *   masim [--loops N] [--mlock REGION] [--bind REGION:NODE] [--quiet] CONFIG
+ *   masim [--loops N] [--mlock REGION] [--bind REGION:NODE]... [--quiet] CONFIG
  *
  * CONFIG has a block of regions, "name, size[, init]" per line (size in
  * bytes, or with a K/M/G suffix; init is ignored: contents are random),
@@ -15,6 +15,12 @@
  * stride-aligned offset, or the next stride sequentially; "rw" (default)
  * reads and writes a byte, "ro" reads, "wo" writes.  After each phase it
  * prints "masim: phase NAME: N accesses in T ms, A accesses/ms".
+ *
+ * --bind (repeatable) places a region's pages on a NUMA node; --mlock locks
+ * one region.  Each region is its own mapping, followed by an inaccessible
+ * guard page so that it never merges with the next one: once the regions
+ * are ready, "masim: region NAME at ADDR" gives the line of
+ * /proc/PID/numa_maps that counts its pages per node.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -231,41 +237,48 @@ static void run_phase(struct phase *ph, int quiet)
 
 int main(int argc, char **argv)
 {
-	const char *mlock_name = NULL, *bind = NULL;
-	int loops = 1, quiet = 0, i;
+	const char *mlock_name = NULL, *binds[MAX_REGIONS];
+	int loops = 1, quiet = 0, nr_binds = 0, i;
+	long page = sysconf(_SC_PAGESIZE);
 
 	for (i = 1; i < argc - 1; i++) {
 		if (!strcmp(argv[i], "--loops"))
 			loops = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--mlock"))
 			mlock_name = argv[++i];
-		else if (!strcmp(argv[i], "--bind"))
-			bind = argv[++i];
+		else if (!strcmp(argv[i], "--bind")) {
+			if (nr_binds == MAX_REGIONS)
+				die("too many --bind%s", "");
+			binds[nr_binds++] = argv[++i];
+		}
 		else if (!strcmp(argv[i], "--quiet"))
 			quiet = 1;
 		else
 			break;
 	}
 	if (i != argc - 1)
-		die("usage: masim [--loops N] [--mlock REGION] [--bind REGION:NODE] [--quiet] CONFIG%s", "");
+		die("usage: masim [--loops N] [--mlock REGION] [--bind REGION:NODE]... [--quiet] CONFIG%s", "");
 	parse(argv[i]);
 
 	for (i = 0; i < nr_regions; i++) {
 		struct region *r = &regions[i];
 
-		/* Populated up front: one call instead of a fault per page. */
-		r->mem = mmap(NULL, r->size, PROT_READ | PROT_WRITE,
-			      MAP_PRIVATE | MAP_ANONYMOUS | (bind ? 0 : MAP_POPULATE), -1, 0);
-		if (r->mem == MAP_FAILED)
+		/* Populated up front (one call instead of a fault per page),
+		 * unless a --bind must come first. */
+		size_t mapped = (r->size + page - 1) / page * page;
+
+		r->mem = mmap(NULL, mapped + page, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_ANONYMOUS | (nr_binds ? 0 : MAP_POPULATE), -1, 0);
+		if (r->mem == MAP_FAILED || mprotect(r->mem + mapped, page, PROT_NONE))
 			die("cannot map region '%s'", r->name);
-		if (bind) {
+		for (int b = 0; b < nr_binds; b++) {
 			char name[64];
 			unsigned long node, mask;
-			const char *colon = strchr(bind, ':');
+			const char *colon = strchr(binds[b], ':');
 
-			if (!colon || (size_t)(colon - bind) >= sizeof(name))
-				die("bad --bind '%s'", bind);
-			snprintf(name, colon - bind + 1, "%s", bind);
+			if (!colon || (size_t)(colon - binds[b]) >= sizeof(name))
+				die("bad --bind '%s'", binds[b]);
+			snprintf(name, colon - binds[b] + 1, "%s", binds[b]);
 			node = strtoul(colon + 1, NULL, 0);
 			mask = 1ul << node;
 			if (!strcmp(name, r->name) &&
@@ -277,8 +290,12 @@ int main(int argc, char **argv)
 		for (size_t off = 0; off < r->size; off += 8)
 			*(uint64_t *)(r->mem + off) = next_rand();
 	}
-	if (!quiet)
+	if (!quiet) {
+		for (i = 0; i < nr_regions; i++)
+			printf("masim: region %s at %lx\n", regions[i].name,
+			       (unsigned long)regions[i].mem);
 		printf("masim: %d regions ready\n", nr_regions);
+	}
 	fflush(stdout);
 	for (int l = 0; loops <= 0 || l < loops; l++)
 		for (i = 0; i < nr_phases; i++)
