@@ -10,6 +10,8 @@
 #      DAMON's own KUnit suites at boot, the module's KUnit suites when it
 #      is loaded, then the integration checks in tests/guest/; the console
 #      must stay clean;
+#   3b. QEMU with three emulated NUMA nodes (node 0 with the CPUs, nodes
+#      1 and 2 CPU-less): memory tiering (tests/guest/tier.sh);
 #   4. the kernel with the module built in (tools/kernel/builtin.sh, an
 #      incremental build of the test kernel), booted with and without
 #      damon_autotune.enabled=Y on the command line.
@@ -84,6 +86,13 @@ tools/qemu/vm.sh --log out/console.log --timeout 3000 --mem 768M --swap 512M --d
 tools/qemu/check-console.py out/console.log --counts out/console.counts \
 	--suite damon --suite damon-operations --suite damon-sysfs \
 	--suite damon_autotune_params --suite damon_autotune_policy --suite damon_autotune_damon
+read -r cp cf < out/console.counts
+passed=$((passed + cp)); failed=$((failed + cf))
+
+# 3b. Memory tiering across three emulated NUMA nodes, 512 MiB each.
+tools/qemu/vm.sh --log out/tier.log --timeout 1500 --numa 3 --mem 1536M \
+	--append "kunit.enable=0" tier.sh
+tools/qemu/check-console.py out/tier.log --counts out/console.counts
 read -r cp cf < out/console.counts
 passed=$((passed + cp)); failed=$((failed + cf))
 

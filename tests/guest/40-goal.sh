@@ -4,10 +4,6 @@
 [ -b /dev/vda ] || { fail goal_needs_swap_disk "no /dev/vda"; return; }
 mkswap /dev/vda >/dev/null && swapon /dev/vda
 
-node_free_bp() {
-	awk '/MemTotal/ {t = $4} /MemFree/ {f = $4} END {print int(f * 10000 / t)}' \
-		/sys/devices/system/node/node0/meminfo
-}
 swap_used_kb() { awk '/^SwapTotal/ {t = $2} /^SwapFree/ {f = $2} END {print t - f}' /proc/meminfo; }
 
 # goal_test TUNER: fill memory to well below the goal, then let the loop

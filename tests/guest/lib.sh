@@ -53,12 +53,16 @@ wait_until() {
 
 # start_masim CONFIG [OPTIONS...]: starts the workload generator in the
 # background and waits (up to 180 s) until its regions are allocated and
-# filled; sets masim_pid. Its output goes to /tmp/masim.log.
+# filled (fails at once if it dies); sets masim_pid. Its output goes to
+# /tmp/masim.log.
 start_masim() {
 	local cfg=$1; shift
 	masim "$@" "$cfg" > /tmp/masim.log 2>&1 &
 	masim_pid=$!
-	wait_until 180 grep -q "regions ready" /tmp/masim.log
+	wait_until 180 masim_ready_or_dead && grep -q "regions ready" /tmp/masim.log
+}
+masim_ready_or_dead() {
+	grep -q "regions ready" /tmp/masim.log || ! kill -0 "$masim_pid" 2>/dev/null
 }
 
 # stop_masim: stops the workload generator started last.
@@ -79,3 +83,40 @@ cmdline_value() {
 # tests that load it hundreds of times), and run them again.
 kunit_quiet() { echo 'no_suite_is_named_this' > /sys/module/kunit/parameters/filter_glob; }
 kunit_loud() { echo '*' > /sys/module/kunit/parameters/filter_glob; }
+
+# region_share REGION NODE: per cent of the pages of masim's region REGION
+# that are on NUMA node NODE, from one read of its line of
+# /proc/PID/numa_maps (pages being migrated are not counted).
+region_share() {
+	local addr
+	addr=$(sed -n "s/^masim: region $1 at //p" /tmp/masim.log)
+	awk -v a="$addr" -v n="N$2" '$1 == a {
+		for (i = 2; i <= NF; i++) if ($i ~ /^N[0-9]+=/) {
+			split($i, kv, "=")
+			total += kv[2]
+			if (kv[1] == n) on = kv[2]
+		}
+	} END { print total ? int(on * 100 / total) : 0 }' "/proc/$masim_pid/numa_maps"
+}
+
+# node_free_bp NODE: free memory of NODE in bp of its memory.
+node_free_bp() {
+	awk '/MemTotal/ {t = $4} /MemFree/ {f = $4} END {print int(f * 10000 / t)}' \
+		"/sys/devices/system/node/node${1:-0}/meminfo"
+}
+
+# kmemleak_check: a kmemleak scan; its reports fail the run.
+kmemleak_check() {
+	[ -f /sys/kernel/debug/kmemleak ] || return 0
+	sleep 6    # kmemleak reports only objects older than 5 s
+	echo scan > /sys/kernel/debug/kmemleak
+	echo scan > /sys/kernel/debug/kmemleak
+	local leaks
+	leaks=$(cat /sys/kernel/debug/kmemleak)
+	if [ -n "$leaks" ]; then
+		echo "$leaks"
+		fail "kmemleak_clean" "kmemleak reports leaks (above)"
+	else
+		pass "kmemleak_clean"
+	fi
+}

@@ -13,16 +13,5 @@ for t in $files; do
 	( . "$t" )
 	echo "itest: file $(basename "$t") took $(( $(uptime_s) - t0 )) s"
 done
-if [ -f /sys/kernel/debug/kmemleak ]; then
-	sleep 6    # kmemleak reports only objects older than 5 s
-	echo scan > /sys/kernel/debug/kmemleak
-	echo scan > /sys/kernel/debug/kmemleak
-	leaks=$(cat /sys/kernel/debug/kmemleak)
-	if [ -n "$leaks" ]; then
-		echo "$leaks"
-		fail "kmemleak_clean" "kmemleak reports leaks (above)"
-	else
-		pass "kmemleak_clean"
-	fi
-fi
+kmemleak_check
 echo "itest: done"
