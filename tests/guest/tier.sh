@@ -6,7 +6,7 @@
 # 1. tier_* parameters refuse bad chains and values, keeping the old one;
 # 2. chain 0,1: hot and cold sets on node 1; the hot set moves to node 0,
 #    the cold set stays;
-# 3. chain 0,1: node 0 filled below a 30% free goal; cold pages leave it
+# 3. chain 0,1: node 0 filled below a 20% free goal; cold pages leave it
 #    until the goal is reached, and not all of them;
 # 4. chain detected (0,1,2): hot and cold sets on node 2; the hot set climbs
 #    two tiers, the cold set stays;
@@ -69,30 +69,35 @@ check_eq tier2_no_active_chain "$(param tier_active_nodes)" ""
 check tier2_rmmod rmmod damon_autotune
 stop_masim
 
-# 3. Two nodes: demotion towards a 30% free goal on node 0.
+# 3. Two nodes: demotion towards a 20% free goal on node 0, at most 32 MiB
+# per second (a bigger batch runs for seconds under TCG, during which the
+# loop cannot see the goal is met).
 fill_kb=$(awk '/MemTotal/ {t = $4} /MemFree/ {f = $4} END {print int(f - t / 10)}' \
 	/sys/devices/system/node/node0/meminfo)
 echo "tier: demote: filling node 0 with $fill_kb KiB"
 printf 'filler, %dK\nhot, 4M\n\nrun\n3600000\nhot, 1, 4096, 1\n' "$fill_kb" > /tmp/tier.cfg
 check tier_demote_masim_ready start_masim /tmp/tier.cfg --bind filler:0 --bind hot:0
 before=$(node_free_bp 0)
-check tier_demote_starts_below_goal [ "$before" -lt 2000 ]
+check tier_demote_starts_below_goal [ "$before" -lt 1500 ]
 check tier_demote_insmod insmod /damon_autotune.ko enabled=Y reclaim=N tier=Y \
-	tier_nodes=0,1 tier_cold_min_age=3000000 tier_demote_goal_free_bp=3000
+	tier_nodes=0,1 tier_cold_min_age=3000000 tier_demote_goal_free_bp=2000 \
+	tier_demote_quota_sz=33554432
 t=0
-echo "tier: demote: t=0s node 0 free $before bp (goal 3000), filler on node 0: $(region_share filler 0)%"
+echo "tier: demote: t=0s node 0 free $before bp (goal 2000), filler on node 0: $(region_share filler 0)%"
 while [ $t -lt "$limit" ]; do
 	sleep 5; t=$((t + 5))
 	free=$(node_free_bp 0)
-	echo "tier: demote: t=${t}s node 0 free $free bp (goal 3000), free bp $(param tier_free_bp), filler on node 0: $(region_share filler 0)%, demoted $(param tier_demote_bytes_migrated) B, quota $(param tier_demote_effective_quota_sz) B"
-	[ "$free" -ge 2900 ] && break
+	echo "tier: demote: t=${t}s node 0 free $free bp (goal 2000), free bp $(param tier_free_bp), filler on node 0: $(region_share filler 0)%, demoted $(param tier_demote_bytes_migrated) B, quota $(param tier_demote_effective_quota_sz) B"
+	[ "$free" -ge 1900 ] && break
 done
 reached=$(node_free_bp 0)
 sleep 10
 held=$(node_free_bp 0)
-echo "tier: demote: reached $reached bp, 10 s later $held bp (goal 3000)"
-check tier_demote_reaches_goal [ "$reached" -ge 2500 ]
-check tier_demote_holds_not_everything [ "$held" -le 4500 ]
+left=$(region_share filler 0)
+echo "tier: demote: reached $reached bp, 10 s later $held bp (goal 2000); $left% of the filler still on node 0"
+check tier_demote_reaches_goal [ "$reached" -ge 1500 ]
+check tier_demote_stops_near_goal [ "$held" -le 3500 ]
+check tier_demote_not_everything [ "$left" -ge 30 ]
 check tier_demote_moved_cold_pages [ "$(param tier_demote_bytes_migrated)" -gt 0 ]
 check tier_demote_hot_stays [ "$(region_share hot 0)" -ge 80 ]
 rmmod damon_autotune
