@@ -9,6 +9,8 @@
 #   make run             the demo: boot a VM, load the module, show it working
 #   make test            every test: host, build checks, KUnit and integration in QEMU
 #   make test-full       the same, with the reliability tests at full size
+#   make bench           the benchmark (builds the benchmark kernel; hours)
+#   make bench-quick     its smoke test on the test kernel (minutes)
 #
 # KDIR defaults to the project's cached test kernel build (tools/kernel/);
 # point it at any 6.12 kernel build that carries kernel/0001-*.patch.
@@ -42,4 +44,15 @@ test: kernel
 test-full: kernel
 	tools/test.sh --full
 
-.PHONY: default modules modules_install clean setup kernel run test test-full
+# The Debian python3, which has python3-matplotlib for the plots.
+BENCH_PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
+
+bench: setup
+	tools/setup.sh bench
+	$(BENCH_PYTHON) tools/bench/bench.py
+
+bench-quick: kernel
+	tools/setup.sh bench
+	$(BENCH_PYTHON) tools/bench/bench.py --quick
+
+.PHONY: default modules modules_install clean setup kernel run test test-full bench bench-quick

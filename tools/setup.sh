@@ -2,6 +2,8 @@
 # Installs everything damon_autotune needs on a Debian machine that has only
 # rustup, gcc, python3 and git.  Idempotent: a second run only checks.
 #
+#   tools/setup.sh [bench]   bench: also what the benchmark's plots need
+#
 # Pinned: the kernel source package, the Rust toolchain (the kernel and every
 # module built against it must use the same rustc) and bindgen-cli.
 set -euo pipefail
@@ -17,6 +19,7 @@ pkgs=(
 	flex bison bc libelf-dev libssl-dev cpio rsync kmod xz-utils patch
 	qemu-system-x86 busybox-static e2fsprogs libc6-dev dkms
 )
+[ "${1:-}" = bench ] && pkgs+=(python3-matplotlib)
 for p in "${pkgs[@]}"; do
 	name=${p%%=*}
 	if [ "$name" = linux-source-6.12 ]; then
