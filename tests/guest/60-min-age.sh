@@ -106,9 +106,10 @@ stop_masim
 # pages out), so the value it settled at was 0.6 T to 0.9 T in our runs
 # (the strict "above T" of the issue is not what TCG lets DAMON see); it
 # must be twice its start at least (one CI run settled at 2.5 times:
-# 2 -> 2.5 -> 5 s, its refaults falling from 360 to 134).
+# 2 -> 2.5 -> 5 s, its refaults falling from 360 to 134), in one step or
+# more (a slower run went 2 -> 4 s in one step, refaults 87 -> 7).
 echo "min_age: scene1: ended at $((LAST / 100000)) (0.1 s) against T = $T s; anon refaults $REF_FIRST in the first third, $REF_LAST in the last"
-check min_age_scene1_rises [ "$UP" -ge 2 ]
+check min_age_scene1_rises [ "$UP" -ge 1 ]
 check min_age_scene1_doubles [ "$LAST" -ge $((2 * 2 * SEC)) ]
 check min_age_scene1_refaults_fall [ "$REF_FIRST" -gt 0 -a $((REF_LAST * 2)) -le "$REF_FIRST" ]
 check min_age_scene1_bounds [ "$INSIDE" = 1 ]
