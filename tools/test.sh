@@ -81,7 +81,7 @@ tools/docs.py examples Documentation/admin-guide.rst out/guest-bin
 result doc_examples_extracted $?
 
 # 3. QEMU: KUnit and integration.
-tools/qemu/vm.sh --log out/console.log --timeout 3000 --mem 768M --swap 512M --disk 768M \
+tools/qemu/vm.sh --log out/console.log --timeout 4200 --mem 768M --swap 512M --disk 768M \
 	--append "$append" run-all.sh
 tools/qemu/check-console.py out/console.log --counts out/console.counts \
 	--suite damon --suite damon-operations --suite damon-sysfs \
