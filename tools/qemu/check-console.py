@@ -47,6 +47,20 @@ BENIGN = [
 ]
 
 
+def script_output_before(raw, end, count=4):
+    """The last COUNT lines the guest script printed before line END (index),
+    other than check results: kernel messages carry a timestamp, the
+    script's lines do not."""
+    found = []
+    for l in reversed(raw[max(0, end - 400):end]):
+        if not l or STAMP.match(l) or ITEST.match(l):
+            continue
+        found.append(l.strip())
+        if len(found) == count:
+            break
+    return reversed(found)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("log")
@@ -55,7 +69,8 @@ def main():
     args = ap.parse_args()
 
     with open(args.log, errors="replace") as f:
-        lines = [STAMP.sub("", l.rstrip("\r\n")) for l in f]
+        raw = [l.rstrip("\r\n") for l in f]
+    lines = [STAMP.sub("", l) for l in raw]
 
     failures = []
     passed = failed = 0
@@ -92,6 +107,8 @@ def main():
             else:
                 failed += 1
                 failures.append(f"integration check {m.group(2)} failed: {m.group(3) or ''}")
+                # The figures the check was made on, so that CI shows them.
+                failures += [f"  before it: {l}" for l in script_output_before(raw, n - 1)]
             continue
         if line.strip() == "itest: done":
             itests_done = True
