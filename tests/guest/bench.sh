@@ -36,40 +36,52 @@ autotune_free_goal)
 *) echo "bench: error unknown variant $variant"; exit 1 ;;
 esac
 
-# The kdamond whose CPU time counts: DAMON_RECLAIM's or ours.
-kpid() {
-	case $variant in
-	reclaim_*) cat $R/kdamond_pid ;;
-	autotune_*) cat "$P/kdamond_pid" ;;
-	*) echo -1 ;;
-	esac
-}
-damon_bytes() {
-	case $variant in
-	reclaim_*) cat $R/bytes_reclaimed_regions ;;
-	autotune_*) param bytes_reclaimed_regions ;;
-	*) echo 0 ;;
-	esac
-}
-opt() { [ -f "$P/$1" ] && cat "$P/$1" || echo 0; }
+# Where the variant's DAMON counters are: DAMON_RECLAIM's or ours.
+case $variant in
+reclaim_*) D=$R ;;
+autotune_*) D=$P ;;
+*) D=/nonexistent ;;
+esac
+KPID=-1
+
+# sample T: one "bench: sample" line, read by a single awk (forks are slow
+# under memory pressure in TCG): /proc/vmstat, the PSI totals, DAMON's
+# bytes and our tuned values, the kdamond's user+system ticks, node 0's
+# free memory.
 sample() {
-	local pid ticks=0
-	pid=$(kpid)
-	[ "$pid" -gt 0 ] 2>/dev/null && ticks=$(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null)
-	echo "bench: sample t=$1 $(awk '/^(pgsteal_kswapd|pgsteal_direct|workingset_refault_anon|workingset_refault_file|pgfault|pgmajfault|pswpin|pswpout) / {printf "%s=%s ", $1, $2}' /proc/vmstat)$(for r in memory io cpu; do awk -v r="$r" '/^some/ {split($5, a, "="); printf "psi_%s_total_us=%s ", r, a[2]}' "/proc/pressure/$r"; done)damon_bytes=$(damon_bytes) kdamond_ticks=${ticks:-0} min_age_us=$(opt current_min_age) quota_sz=$(opt effective_quota_sz) goal_bp=$(opt goal_score_bp) free_bp=$(node_free_bp 0)"
+	awk -v t="$1" -v d="$D" -v kstat="/proc/$KPID/stat" '
+	function get(f,    v) { v = 0; if ((getline v < f) <= 0) v = 0; close(f); return v }
+	FILENAME == "/proc/vmstat" && $1 ~ /^(pgsteal_kswapd|pgsteal_direct|workingset_refault_anon|workingset_refault_file|pgfault|pgmajfault|pswpin|pswpout)$/ {
+		out = out $1 "=" $2 " "
+	}
+	FILENAME ~ /^\/proc\/pressure\// && $1 == "some" {
+		split($5, a, "="); r = FILENAME; sub(/.*\//, "", r)
+		out = out "psi_" r "_total_us=" a[2] " "
+	}
+	FILENAME ~ /node0\/meminfo$/ && $3 == "MemTotal:" { tot = $4 }
+	FILENAME ~ /node0\/meminfo$/ && $3 == "MemFree:" { free = $4 }
+	END {
+		ticks = 0
+		if ((getline line < kstat) > 0) { split(line, s, " "); ticks = s[14] + s[15] }
+		printf "bench: sample t=%s %sdamon_bytes=%.0f kdamond_ticks=%d min_age_us=%.0f quota_sz=%.0f goal_bp=%d free_bp=%d\n", \
+			t, out, get(d "/bytes_reclaimed_regions"), ticks, get(d "/current_min_age"), \
+			get(d "/effective_quota_sz"), get(d "/goal_score_bp"), tot ? int(free * 10000 / tot) : 0
+	}' /proc/vmstat /proc/pressure/memory /proc/pressure/io /proc/pressure/cpu \
+		/sys/devices/system/node/node0/meminfo
 }
 
 start_masim "$cfg" --loops 0 || { echo "bench: error masim"; exit 1; }
 [ "$secs" -gt 0 ] || secs=$(awk '/^[0-9]+$/ {ms += $1} END {print int(ms / 1000)}' "$cfg")
-echo "bench: start scenario=$scenario variant=$variant scale=$scale seconds=$secs"
-# t: seconds since the workload started (a sample takes a while under TCG).
-now() { cut -d' ' -f1 /proc/uptime; }
-t0=$(now)
-t=0
-while awk -v t="$t" -v s="$secs" 'BEGIN { exit !(t <= s) }'; do
-	sample "$t"
+# The kdamond whose CPU time counts, once it runs.
+[ -f "$D/kdamond_pid" ] && wait_until 10 sh -c "[ \$(cat $D/kdamond_pid) -gt 0 ]" && KPID=$(cat "$D/kdamond_pid")
+echo "bench: start scenario=$scenario variant=$variant scale=$scale seconds=$secs kdamond=$KPID"
+# t: seconds since the workload started, by the clock (a sample takes a
+# while under TCG); read without a fork.
+up() { read -r u _ < /proc/uptime; echo "${u%.*}"; }
+t0=$(up)
+while [ $(( $(up) - t0 )) -le "$secs" ]; do
+	sample "$(( $(up) - t0 ))"
 	sleep 1
-	t=$(awk -v a="$(now)" -v b="$t0" 'BEGIN { printf "%.2f", a - b }')
 done
 stop_masim
 sed -n 's/^masim: phase \([^:]*\): .* \([0-9.]*\) accesses\/ms$/bench: phase \1 \2/p' /tmp/masim.log

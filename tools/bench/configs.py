@@ -82,10 +82,10 @@ def main():
     total = a.workload_mib << 20
     phase_ms = int(30_000 * a.scale)
     what = f"workload {a.workload_mib} MiB, scale {a.scale} (phases of {phase_ms} ms)"
-    regs, phases = dama1(total, phase_ms, a.loops or 30)
-    write(os.path.join(a.outdir, "dama1.cfg"), regs, phases, "DAMA scenario 1, " + what)
-    regs, phases = dama2(total, phase_ms, a.loops or 15)
-    write(os.path.join(a.outdir, "dama2.cfg"), regs, phases, "DAMA scenario 2, " + what)
+    for name, make, loops in (("dama1", dama1, a.loops or 30), ("dama2", dama2, a.loops or 15)):
+        regs, phases = make(total, phase_ms, loops)
+        write(os.path.join(a.outdir, f"{name}.cfg"), regs, phases,
+              f"DAMA scenario {name[-1]}, {what}, {loops} loops")
 
 
 if __name__ == "__main__":
