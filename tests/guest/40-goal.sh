@@ -1,47 +1,66 @@
 # A free-memory goal on node 0 is approached and held: reclaim runs until
 # the node's free memory reaches the goal, then (mostly) stops.
+#
+# What is reclaimed is clean page cache: DAMON's pageout frees it at once.
+# (Anonymous memory, which 30-reclaim.sh swaps out, is freed only when
+# DAMON comes back to it after its writeback: about 0.2 MiB/s of free
+# memory under TCG with KASAN, measured, too slow to reach a goal in a
+# test.)
 
-[ -b /dev/vda ] || { fail goal_needs_swap_disk "no /dev/vda"; return; }
-mkswap /dev/vda >/dev/null && swapon /dev/vda
+[ -b /dev/vdb ] || { fail goal_needs_disk "no /dev/vdb"; return; }
+mkdir -p /mnt/scratch
+mount -t ext4 /dev/vdb /mnt/scratch || { fail goal_mount; return; }
 
-swap_used_kb() { awk '/^SwapTotal/ {t = $2} /^SwapFree/ {f = $2} END {print t - f}' /proc/meminfo; }
+node_kb() { awk -v k="$1" '$3 == k":" {print $4}' /sys/devices/system/node/node0/meminfo; }
 
-# goal_test TUNER: fill memory to well below the goal, then let the loop
-# aim at 50% free on node 0.
+# goal_test TUNER: fill the page cache until about 25% of node 0 is free,
+# with a small hot region in use, then let the loop aim at 45% free.
 goal_test() {
-	local tuner=$1 free0 goal target_kb
+	local tuner=$1 goal=4500 free0 fill_kb file0 before
+	echo 3 > /proc/sys/vm/drop_caches
 	free0=$(node_free_bp)
-	# Leave about 25% of the node free.
-	target_kb=$(awk '/MemTotal/ {t = $4} /MemFree/ {f = $4} END {print int(f - t / 4)}' \
-		/sys/devices/system/node/node0/meminfo)
-	printf 'cold, %dK\nhot, 8M\n\nrun\n600000\nhot, 1, 4096, 1\n' "$target_kb" > /tmp/goal.cfg
+	printf 'hot, 8M\n\nrun\n600000\nhot, 1, 4096, 1\n' > /tmp/goal.cfg
 	check "masim_ready_$tuner" start_masim /tmp/goal.cfg
-	sleep 2
-	local before=$(node_free_bp)
-	goal=5000
+	fill_kb=$(( $(node_kb MemFree) - $(node_kb MemTotal) / 4 ))
+	# A sparse file: reading it fills the page cache with clean pages and
+	# no disk I/O (which TCG makes slow).
+	rm -f /mnt/scratch/goal
+	truncate -s "${fill_kb}K" /mnt/scratch/goal
+	cat /mnt/scratch/goal > /dev/null
+	file0=$(node_kb FilePages)
+	before=$(node_free_bp)
 	rmmod damon_autotune 2>/dev/null
 	check "insmod_goal_$tuner" insmod /damon_autotune.ko enabled=Y min_age=1000000 \
 		wmarks_high=1000 wmarks_mid=999 wmarks_low=0 wmarks_interval=1000000 \
 		quota_ms=0 quota_sz=0 quota_reset_interval_ms=200 \
 		quota_goal_nid=0 quota_mem_free_goal_bp=$goal quota_goal_tuner=$tuner
-	wait_until 120 sh -c "[ \$(awk '/MemTotal/ {t = \$4} /MemFree/ {f = \$4} END {print int(f * 10000 / t)}' /sys/devices/system/node/node0/meminfo) -ge $((goal - 500)) ]"
-	local reached=$(node_free_bp)
+	# Samples node 0's free bp every 5 s until it is within 500 bp of the
+	# goal, for 300 s at most (by the clock: forks are slow here).
+	local t0=$(uptime_s) reached trace=""
+	while :; do
+		reached=$(node_free_bp)
+		trace="$trace $reached"
+		[ "$reached" -ge $((goal - 500)) ] && break
+		[ $(( $(uptime_s) - t0 )) -ge 300 ] && break
+		sleep 5
+	done
+	echo "goal: $tuner: node 0 free bp every 5 s:$trace (in $(( $(uptime_s) - t0 )) s)"
 	sleep 10
-	local held=$(node_free_bp) score=$(param goal_score_bp) swap=$(swap_used_kb)
-	echo "goal: $tuner: free bp at boot-fill $free0, filled $before, reached $reached, 10 s later $held (goal $goal), goal_score_bp $score, swap used ${swap} KiB, effective_quota_sz $(param effective_quota_sz)"
+	local held=$(node_free_bp) score=$(param goal_score_bp) file=$(node_kb FilePages)
+	echo "goal: $tuner: free bp after drop_caches $free0, filled $before, reached $reached, 10 s later $held (goal $goal), goal_score_bp $score, node 0 file pages ${file0} -> ${file} KiB, effective_quota_sz $(param effective_quota_sz)"
 	check "goal_${tuner}_started_below" [ "$before" -lt $((goal - 1000)) ]
 	check "goal_${tuner}_reached" [ "$reached" -ge $((goal - 500)) ]
 	check "goal_${tuner}_held" [ "$held" -ge $((goal - 500)) ]
-	# Held, not overshot to reclaiming all the cold memory.
-	check "goal_${tuner}_not_everything" [ "$swap" -lt $((target_kb * 9 / 10)) ]
+	# Held, not overshot to reclaiming all the cold page cache.
+	check "goal_${tuner}_not_everything" [ "$file" -gt $((file0 / 5)) ]
 	# The score is the last loop step's (it lags): near the goal, not exact.
 	check "goal_${tuner}_score_reported" [ "$score" -ge 5000 ]
 	set_param enabled N
 	stop_masim
 	rmmod damon_autotune
-	sleep 2
+	rm -f /mnt/scratch/goal
 }
 
 # The temporal tuner aims at a free-memory goal in 50-failcharge.sh.
 goal_test consist
-swapoff /dev/vda
+umount /mnt/scratch

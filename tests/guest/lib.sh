@@ -39,8 +39,12 @@ kdamond_gone() { ! kdamond_running "$1"; }
 # nr_kdamonds: how many kdamond threads exist.
 nr_kdamonds() { cat /proc/[0-9]*/comm 2>/dev/null | grep -c '^kdamond'; }
 
+# uptime_s: seconds since boot.
+uptime_s() { cut -d. -f1 /proc/uptime; }
+
 # wait_until SECONDS COMMAND...: polls COMMAND (a function of this file
-# is fine) every 0.2 s.
+# is fine) every 0.2 s, SECONDS x 5 times: longer by the clock when
+# forks are slow (under memory pressure in TCG).
 wait_until() {
 	local limit=$(( $1 * 5 )); shift
 	while [ $limit -gt 0 ]; do

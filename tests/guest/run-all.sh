@@ -6,7 +6,6 @@ files=/test/[0-9][0-9]-*.sh
 if [ $# -gt 0 ]; then
 	files=$(for n in "$@"; do echo /test/"$n"-*.sh; done)
 fi
-uptime_s() { cut -d. -f1 /proc/uptime; }
 for t in $files; do
 	echo "itest: file $(basename "$t")"
 	t0=$(uptime_s)
