@@ -2,24 +2,49 @@
 #
 #   bench.sh SCENARIO VARIANT SCALE SET [SECONDS]
 #
-# Turns swap on (/dev/vda), sets up VARIANT, runs masim on
-# /samples/bench/SET/SCENARIO.cfg (SET: full or quick) for SECONDS
-# (default: the configuration's own length) and prints, once a second, one "bench: sample" line of counters,
-# then masim's per-phase accesses/ms ("bench: phase") and "bench: end".
-# Tick counts (kdamond_ticks) are in USER_HZ, 100 per second.
-# Every age-like value of a variant is multiplied by SCALE.
+# Turns swap on (/dev/vda), sets up SCENARIO's workload and VARIANT, and
+# for SECONDS prints, about once a second, one "bench: sample" line of
+# counters; then masim's per-phase accesses/ms ("bench: phase") and
+# "bench: end". Tick counts (kdamond_ticks) are in USER_HZ, 100 per
+# second. Every age-like value of a variant is multiplied by SCALE.
 #
-# Variants: none (no DAMON), reclaim_default (DAMON_RECLAIM, defaults but
-# min_age), reclaim_custom (DAMON_RECLAIM, min_age 60 s), autotune_min_age
-# (damon_autotune, min_age tuned from 10 s), autotune_free_goal
-# (damon_autotune, 10% free memory goal on node 0).
+# Scenarios:
+# - dama1, dama2: masim runs /samples/bench/SET/SCENARIO.cfg (SET: full
+#   or quick); SECONDS defaults to the configuration's own length.
+#   Variants: none (no DAMON), reclaim_default (DAMON_RECLAIM, defaults
+#   but min_age, scaled), reclaim_custom (DAMON_RECLAIM, min_age 60 s),
+#   autotune_min_age (damon_autotune, min_age tuned from 10 s),
+#   autotune_free_goal (damon_autotune, 10% free memory goal on node 0).
+# - failcharge: the fail-charge RFC's case: 45% of the memory mlocked
+#   (DAMON's pageout fails there), clean page cache (a sparse file on
+#   /dev/vdb) filling all but 8%, reclaim with a hard quota of 8 MiB per
+#   1 s interval, every region a target (min_age 0), until 40% is free.
+#   SECONDS defaults to 60. Variants: reclaim_quota (DAMON_RECLAIM, the
+#   quota, watermarks at 40% free), failcharge_off (damon_autotune, a
+#   40% free goal, upstream charging), failcharge_on (the same with
+#   fail_charge_num=1 fail_charge_denom=4096).
 . /test/lib.sh
 scenario=$1 variant=$2 scale=$3 cfg=/samples/bench/$4/$1.cfg secs=${5:-0}
 us() { awk -v s="$1" -v k="$scale" 'BEGIN { printf "%d", s * k * 1000000 }'; }
 R=/sys/module/damon_reclaim/parameters
 
+FC_QUOTA=$((8 << 20))
 mkswap /dev/vda >/dev/null && swapon /dev/vda || { echo "bench: error no swap"; exit 1; }
 kunit_quiet
+
+# The fail-charge workload comes first: reclaim starts on it, ready.
+if [ "$scenario" = failcharge ]; then
+	node_kb() { awk -v k="$1" '$3 == k":" {print $4}' /sys/devices/system/node/node0/meminfo; }
+	printf 'pinned, %dK\ntouch, 4K\n\nrun\n6000000\ntouch, 0, 4096, 1\n' \
+		$(( $(node_kb MemTotal) * 45 / 100 )) > /tmp/pin.cfg
+	start_masim /tmp/pin.cfg --mlock pinned || { echo "bench: error masim"; exit 1; }
+	mkdir -p /mnt/scratch && mount -t ext4 /dev/vdb /mnt/scratch ||
+		{ echo "bench: error no disk"; exit 1; }
+	truncate -s $(( ($(node_kb MemFree) - $(node_kb MemTotal) * 8 / 100) / 1024 ))M /mnt/scratch/cache
+	cat /mnt/scratch/cache > /dev/null
+	[ "$secs" -gt 0 ] || secs=60
+fi
+
 case $variant in
 none) ;;
 reclaim_default | reclaim_custom)
@@ -33,13 +58,25 @@ autotune_min_age)
 autotune_free_goal)
 	insmod /damon_autotune.ko enabled=Y min_age="$(us 10)" quota_mem_free_goal_bp=1000 \
 		quota_goal_nid=0 ;;
+reclaim_quota)
+	for kv in min_age=0 quota_ms=0 quota_sz=$FC_QUOTA quota_reset_interval_ms=1000 \
+		wmarks_high=400 wmarks_mid=399 wmarks_low=0 enabled=Y; do
+		echo "${kv#*=}" > "$R/${kv%%=*}"
+	done ;;
+failcharge_off | failcharge_on)
+	num=0 denom=0; [ "$variant" = failcharge_on ] && num=1 denom=4096
+	insmod /damon_autotune.ko enabled=Y min_age=0 \
+		wmarks_high=1000 wmarks_mid=999 wmarks_low=0 wmarks_interval=1000000 \
+		quota_ms=0 quota_sz=$FC_QUOTA quota_reset_interval_ms=1000 \
+		quota_goal_nid=0 quota_mem_free_goal_bp=4000 quota_goal_tuner=temporal \
+		fail_charge_num=$num fail_charge_denom=$denom ;;
 *) echo "bench: error unknown variant $variant"; exit 1 ;;
 esac
 
 # Where the variant's DAMON counters are: DAMON_RECLAIM's or ours.
 case $variant in
 reclaim_*) D=$R ;;
-autotune_*) D=$P ;;
+autotune_* | failcharge_*) D=$P ;;
 *) D=/nonexistent ;;
 esac
 KPID=-1
@@ -63,18 +100,21 @@ sample() {
 	END {
 		ticks = 0
 		if ((getline line < kstat) > 0) { split(line, s, " "); ticks = s[14] + s[15] }
-		printf "bench: sample t=%s %sdamon_bytes=%.0f kdamond_ticks=%d min_age_us=%.0f quota_sz=%.0f goal_bp=%d free_bp=%d\n", \
-			t, out, get(d "/bytes_reclaimed_regions"), ticks, get(d "/current_min_age"), \
+		printf "bench: sample t=%s %sdamon_bytes=%.0f damon_tried=%.0f quota_exceeds=%d kdamond_ticks=%d min_age_us=%.0f quota_sz=%.0f goal_bp=%d free_bp=%d\n", \
+			t, out, get(d "/bytes_reclaimed_regions"), get(d "/bytes_reclaim_tried_regions"), \
+			get(d "/nr_quota_exceeds"), ticks, get(d "/current_min_age"), \
 			get(d "/effective_quota_sz"), get(d "/goal_score_bp"), tot ? int(free * 10000 / tot) : 0
 	}' /proc/vmstat /proc/pressure/memory /proc/pressure/io /proc/pressure/cpu \
 		/sys/devices/system/node/node0/meminfo
 }
 
-start_masim "$cfg" --loops 0 || { echo "bench: error masim"; exit 1; }
-[ "$secs" -gt 0 ] || secs=$(awk '/^[0-9]+$/ {ms += $1} END {print int(ms / 1000)}' "$cfg")
+if [ "$scenario" != failcharge ]; then
+	start_masim "$cfg" --loops 0 || { echo "bench: error masim"; exit 1; }
+	[ "$secs" -gt 0 ] || secs=$(awk '/^[0-9]+$/ {ms += $1} END {print int(ms / 1000)}' "$cfg")
+fi
 # The kdamond whose CPU time counts, once it runs.
 [ -f "$D/kdamond_pid" ] && wait_until 10 sh -c "[ \$(cat $D/kdamond_pid) -gt 0 ]" && KPID=$(cat "$D/kdamond_pid")
-echo "bench: start scenario=$scenario variant=$variant scale=$scale seconds=$secs kdamond=$KPID"
+echo "bench: start scenario=$scenario variant=$variant scale=$scale seconds=$secs kdamond=$KPID fc_quota=$FC_QUOTA"
 # t: seconds since the workload started, by the clock (a sample takes a
 # while under TCG); read without a fork.
 up() { read -r u _ < /proc/uptime; echo "${u%.*}"; }

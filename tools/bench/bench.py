@@ -15,8 +15,14 @@ Writes DIR/report.md (tables in the DAMA RFC's layout, plus ratios),
 DIR/summary.csv, one DIR/<scenario>-<variant>.csv time series per run, the
 console logs, and DIR/<scenario>-*.png plots when matplotlib is installed.
 
---quick is the smoke test: a small VM, short phases, two variants; it checks
-that the pipeline works and that the numbers are sane, not the targets.
+Scenarios: dama1 and dama2 (the DAMA RFC's, against DAMON_RECLAIM's
+defaults) and failcharge (the fail-charge RFC's: reclaim per 1 s interval
+against a hard quota, with and without the charge ratio, against
+DAMON_RECLAIM with the same quota).
+
+--quick is the smoke test: a small VM, short phases, dama1 with two
+variants and failcharge; it checks that the pipeline works and that the
+numbers are sane, not the targets.
 """
 import argparse
 import csv
@@ -32,8 +38,14 @@ FULL = dict(mem="1024M", swap="2G", scale=0.2, configs="samples/bench/full",
                       "autotune_min_age", "autotune_free_goal"])
 QUICK = dict(mem="512M", swap="1G", scale=0.1, configs="samples/bench/quick",
              variants=["reclaim_default", "autotune_min_age"])
-SCENARIOS = ["dama1", "dama2"]
+# The fail-charge scenario has its own variants and baseline (DAMON_RECLAIM
+# with the same hard quota), and a scratch disk for its page cache.
+FAILCHARGE_VARIANTS = ["reclaim_quota", "failcharge_off", "failcharge_on"]
+SCENARIOS = ["dama1", "dama2", "failcharge"]
+QUICK_SCENARIOS = ["dama1", "failcharge"]
 BASELINE = "reclaim_default"
+FC_BASELINE = "reclaim_quota"
+FC_GOAL_BP = 4000
 PAGE = 4096
 USER_HZ = 100
 
@@ -61,8 +73,9 @@ ROWS = [
 
 
 def parse_console(path):
-    """The samples (dicts) and phase rates of one run's console log."""
-    samples, phases, ended = [], [], False
+    """The samples (dicts), phase rates and start values of one run's
+    console log."""
+    samples, phases, start, ended = [], [], {}, False
     with open(path, errors="replace") as f:
         for line in f:
             if not line.startswith("bench: "):
@@ -80,13 +93,15 @@ def parse_console(path):
             elif kind == "phase":
                 name, _, rate = rest.rpartition(" ")
                 phases.append((name, float(rate)))
+            elif kind == "start":
+                start = dict(kv.partition("=")[::2] for kv in rest.split())
             elif kind == "end":
                 ended = True
             elif kind == "error":
                 raise RuntimeError(f"{path}: guest error: {rest}")
     if not ended or len(samples) < 2:
         raise RuntimeError(f"{path}: the run did not finish ({len(samples)} samples)")
-    return samples, phases
+    return samples, phases, start
 
 
 def summarise(samples, phases):
@@ -112,7 +127,71 @@ def summarise(samples, phases):
     return m
 
 
+FC_ROWS = [
+    ("reclaimed per interval, mean (MiB)", "fc_mean_mib"),
+    ("reclaimed per interval, lowest (MiB)", "fc_min_mib"),
+    ("intervals at >= 95% of the quota (%)", "fc_full_pct"),
+    ("intervals before the goal", "fc_intervals"),
+    ("time to the goal (s)", "fc_goal_s"),
+    ("tried (MiB)", "fc_tried_mib"),
+    ("reclaimed (MiB)", "fc_reclaimed_mib"),
+    ("quota exceeds", "fc_exceeds"),
+    ("kdamond CPU time (s)", "kdamond_cpu_s"),
+]
+
+
+def summarise_failcharge(samples, start):
+    """Reclaim per interval against the hard quota, until the goal: the
+    samples are about a second apart, the quota's reset interval is 1 s,
+    so each sample's delta is scaled to one second."""
+    quota = float(start.get("fc_quota", 0)) or 1.0
+    rates, goal_t = [], None
+    for a, b in zip(samples, samples[1:]):
+        if a.get("free_bp", 0) >= FC_GOAL_BP:
+            goal_t = a["t"] - samples[0]["t"]
+            break
+        dt = max(b["t"] - a["t"], 1e-9)
+        rates.append((b.get("damon_bytes", 0) - a.get("damon_bytes", 0)) / dt)
+    first, last = samples[0], samples[-1]
+    mib = 2.0 ** 20
+    return {
+        "fc_mean_mib": sum(rates) / len(rates) / mib if rates else 0.0,
+        "fc_min_mib": min(rates) / mib if rates else 0.0,
+        "fc_full_pct": 100.0 * sum(r >= 0.95 * quota for r in rates) / len(rates) if rates else 0.0,
+        "fc_intervals": len(rates),
+        "fc_goal_s": goal_t if goal_t is not None else float("nan"),
+        "fc_tried_mib": (last.get("damon_tried", 0) - first.get("damon_tried", 0)) / mib,
+        "fc_reclaimed_mib": (last.get("damon_bytes", 0) - first.get("damon_bytes", 0)) / mib,
+        "fc_exceeds": last.get("quota_exceeds", 0) - first.get("quota_exceeds", 0),
+        "kdamond_cpu_s": max(last.get("kdamond_ticks", 0) - first.get("kdamond_ticks", 0), 0) / USER_HZ,
+        "fc_quota_mib": quota / mib,
+    }
+
+
+def failcharge_table(results, variants):
+    """Markdown: per-interval reclaim against the quota, per variant."""
+    quota = next(iter(results.values()))["fc_quota_mib"]
+    out = ["### failcharge", "",
+           f"Hard quota {quota:g} MiB per 1 s interval; goal {FC_GOAL_BP} bp free on "
+           "node 0 (DAMON_RECLAIM: its high watermark at the same level). Target: "
+           ">= 95% of the quota in every interval until the goal.", "",
+           "| | " + " | ".join(variants) + " |", "|---|" + "---|" * len(variants)]
+    for label, key in FC_ROWS:
+        out.append(f"| {label} | " + " | ".join(fmt(results[v][key]) for v in variants) + " |")
+    if FC_BASELINE in variants:
+        base = results[FC_BASELINE]
+        out += ["", f"Ratios to {FC_BASELINE} (same invocation):", "",
+                "| | " + " | ".join(variants) + " |", "|---|" + "---|" * len(variants)]
+        for label, key in (("mean reclaim per interval", "fc_mean_mib"),
+                           ("kdamond CPU time", "kdamond_cpu_s")):
+            out.append(f"| {label} | " +
+                       " | ".join(ratio(results[v][key], base[key]) for v in variants) + " |")
+    return out
+
+
 def fmt(v):
+    if v != v:
+        return "not reached"
     if float(v).is_integer() or abs(v) >= 100:
         return f"{v:,.0f}".replace(",", " ")
     return f"{v:.2f}"
@@ -200,12 +279,14 @@ def build(kernel, build_dir, out):
 def run_one(args, cfg, scenario, variant):
     log = os.path.join(args.out, f"{scenario}-{variant}.log")
     cmd = [os.path.join(TOP, "tools/qemu/vm.sh"), "--log", log, "--timeout", str(args.timeout),
-           "--mem", cfg["mem"], "--swap", cfg["swap"], "--append", "kunit.enable=0",
-           "bench.sh", scenario, variant, str(cfg["scale"]), cfg["configs"].split("/")[-1]]
+           "--mem", cfg["mem"], "--swap", cfg["swap"], "--append", "kunit.enable=0"]
+    if scenario == "failcharge":
+        cmd += ["--disk", cfg["mem"]]
+    cmd += ["bench.sh", scenario, variant, str(cfg["scale"]), cfg["configs"].split("/")[-1]]
     cmd[1:1] = ["--kernel", args.kernel_image, "--module", args.module]
     t0 = time.time()
     subprocess.run(cmd, check=False)
-    samples, phases = parse_console(log)
+    samples, phases, start = parse_console(log)
     with open(os.path.join(args.out, f"{scenario}-{variant}.csv"), "w", newline="") as f:
         keys = sorted({k for s in samples for k in s})
         w = csv.DictWriter(f, fieldnames=keys)
@@ -213,7 +294,7 @@ def run_one(args, cfg, scenario, variant):
         w.writerows(samples)
     print(f"bench: {scenario}/{variant}: {len(samples)} samples, "
           f"VM {time.time() - t0:.0f} s", flush=True)
-    return samples, phases
+    return samples, phases, start
 
 
 def main():
@@ -234,8 +315,8 @@ def main():
     args.kernel_image = os.path.join(build_dir, "arch/x86/boot/bzImage")
     os.makedirs(args.out, exist_ok=True)
     args.module = build(kernel, build_dir, args.out)
-    scenarios = args.scenarios.split(",") if args.scenarios else SCENARIOS[: 1 if args.quick else None]
-    variants = args.variants.split(",") if args.variants else cfg["variants"]
+    scenarios = args.scenarios.split(",") if args.scenarios else (
+        QUICK_SCENARIOS if args.quick else SCENARIOS)
     os.makedirs(args.out, exist_ok=True)
     start = time.time()
     report = ["# damon_autotune benchmark", "",
@@ -243,13 +324,18 @@ def main():
               f"scale {cfg['scale']}; configurations in {cfg['configs']}.", ""]
     summary = []
     for scenario in scenarios:
+        fc = scenario == "failcharge"
+        variants = (args.variants.split(",") if args.variants
+                    else FAILCHARGE_VARIANTS if fc else cfg["variants"])
         results, series = {}, {}
         for variant in variants:
-            samples, phases = run_one(args, cfg, scenario, variant)
-            results[variant] = summarise(samples, phases)
+            samples, phases, start = run_one(args, cfg, scenario, variant)
+            results[variant] = (summarise_failcharge(samples, start) if fc
+                                else summarise(samples, phases))
             series[variant] = samples
             summary.append(dict(scenario=scenario, variant=variant, **results[variant]))
-        report += table(scenario, results, variants) + [""]
+        report += (failcharge_table(results, variants) if fc
+                   else table(scenario, results, variants)) + [""]
         png = plot(args.out, scenario, series)
         if png:
             report += [f"![{scenario}]({os.path.basename(png)})", ""]
@@ -257,7 +343,7 @@ def main():
     with open(os.path.join(args.out, "report.md"), "w") as f:
         f.write("\n".join(report) + "\n")
     with open(os.path.join(args.out, "summary.csv"), "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(summary[0]))
+        w = csv.DictWriter(f, fieldnames=list(dict.fromkeys(k for r in summary for k in r)))
         w.writeheader()
         w.writerows(summary)
     print("\n".join(report))
