@@ -79,6 +79,8 @@ reclaim_*) D=$R ;;
 autotune_* | failcharge_*) D=$P ;;
 *) D=/nonexistent ;;
 esac
+# What the variant runs with, as read back (one line).
+[ -d "$D" ] && echo "bench: params $(cd "$D" && grep -H . * 2>/dev/null | tr '\n' ' ')"
 KPID=-1
 
 # sample T: one "bench: sample" line, read by a single awk (forks are slow

@@ -283,9 +283,10 @@ def run_one(args, cfg, scenario, variant):
     if scenario == "failcharge":
         cmd += ["--disk", cfg["mem"]]
     cmd += ["bench.sh", scenario, variant, str(cfg["scale"]), cfg["configs"].split("/")[-1]]
-    cmd[1:1] = ["--kernel", args.kernel_image, "--module", args.module]
+    cmd[1:1] = ["--kernel", args.kernel_image, "--module", str(args.module)]
     t0 = time.time()
-    subprocess.run(cmd, check=False)
+    if not args.report_only:
+        subprocess.run(cmd, check=False)
     samples, phases, start = parse_console(log)
     with open(os.path.join(args.out, f"{scenario}-{variant}.csv"), "w", newline="") as f:
         keys = sorted({k for s in samples for k in s})
@@ -306,15 +307,19 @@ def main():
     ap.add_argument("--scenarios")
     ap.add_argument("--variants")
     ap.add_argument("--timeout", type=int, default=1800)
+    ap.add_argument("--report-only", action="store_true",
+                    help="boot nothing: rewrite the report from the console logs in --out")
     args = ap.parse_args()
     cfg = QUICK if args.quick else FULL
     kernel = args.kernel or ("test" if args.quick else "bench")
     build_dir = subprocess.run([os.path.join(TOP, "tools/kernel/prepare.sh"), "--dir", kernel],
                                capture_output=True, text=True, check=True).stdout.strip()
-    subprocess.run([os.path.join(TOP, "tools/kernel/prepare.sh"), kernel], check=True)
     args.kernel_image = os.path.join(build_dir, "arch/x86/boot/bzImage")
     os.makedirs(args.out, exist_ok=True)
-    args.module = build(kernel, build_dir, args.out)
+    args.module = None
+    if not args.report_only:
+        subprocess.run([os.path.join(TOP, "tools/kernel/prepare.sh"), kernel], check=True)
+        args.module = build(kernel, build_dir, args.out)
     scenarios = args.scenarios.split(",") if args.scenarios else (
         QUICK_SCENARIOS if args.quick else SCENARIOS)
     os.makedirs(args.out, exist_ok=True)
@@ -329,8 +334,8 @@ def main():
                     else FAILCHARGE_VARIANTS if fc else cfg["variants"])
         results, series = {}, {}
         for variant in variants:
-            samples, phases, start = run_one(args, cfg, scenario, variant)
-            results[variant] = (summarise_failcharge(samples, start) if fc
+            samples, phases, info = run_one(args, cfg, scenario, variant)
+            results[variant] = (summarise_failcharge(samples, info) if fc
                                 else summarise(samples, phases))
             series[variant] = samples
             summary.append(dict(scenario=scenario, variant=variant, **results[variant]))
