@@ -11,8 +11,6 @@
 mkdir -p /mnt/scratch
 mount -t ext4 /dev/vdb /mnt/scratch || { fail goal_mount; return; }
 
-node_kb() { awk -v k="$1" '$3 == k":" {print $4}' /sys/devices/system/node/node0/meminfo; }
-
 # goal_test TUNER: fill the page cache until about 25% of node 0 is free,
 # with a small hot region in use, then let the loop aim at 45% free.
 goal_test() {
@@ -22,11 +20,7 @@ goal_test() {
 	printf 'hot, 8M\n\nrun\n600000\nhot, 1, 4096, 1\n' > /tmp/goal.cfg
 	check "masim_ready_$tuner" start_masim /tmp/goal.cfg
 	fill_kb=$(( $(node_kb MemFree) - $(node_kb MemTotal) / 4 ))
-	# A sparse file: reading it fills the page cache with clean pages and
-	# no disk I/O (which TCG makes slow).
-	rm -f /mnt/scratch/goal
-	truncate -s "${fill_kb}K" /mnt/scratch/goal
-	cat /mnt/scratch/goal > /dev/null
+	fill_page_cache /mnt/scratch/goal "$fill_kb"
 	file0=$(node_kb FilePages)
 	before=$(node_free_bp)
 	rmmod damon_autotune 2>/dev/null

@@ -10,8 +10,6 @@
 mkdir -p /mnt/scratch
 mount -t ext4 /dev/vdb /mnt/scratch || { fail failcharge_mount; return; }
 
-node_kb() { awk -v k="$1" '$3 == k":" {print $4}' /sys/devices/system/node/node0/meminfo; }
-free_bp() { echo $(( $(node_kb MemFree) * 10000 / $(node_kb MemTotal) )); }
 
 total_kb=$(node_kb MemTotal)
 pin_kb=$((total_kb * 45 / 100))
@@ -26,12 +24,8 @@ run_variant() {
 	local name=$1 num=$2 denom=$3 fill_mb series="" prev cur i n=0 sum=0 min=999999999 started=0
 	echo 3 > /proc/sys/vm/drop_caches
 	fill_mb=$(( ($(node_kb MemFree) - total_kb * 8 / 100) / 1024 ))
-	# A sparse file: reading it fills the page cache with clean pages and
-	# no disk I/O (which TCG makes slow).
-	rm -f /mnt/scratch/cache
-	truncate -s "${fill_mb}M" /mnt/scratch/cache
-	cat /mnt/scratch/cache > /dev/null
-	echo "failcharge: $name: filled ${fill_mb} MiB of page cache, free bp $(free_bp)"
+	fill_page_cache /mnt/scratch/cache $((fill_mb * 1024))
+	echo "failcharge: $name: filled ${fill_mb} MiB of page cache, free bp $(node_free_bp)"
 	rmmod damon_autotune 2>/dev/null
 	# min_age 0: every region not accessed is a target, as in the seed
 	# (damo with no access pattern), so the quota is what limits.
@@ -49,7 +43,7 @@ run_variant() {
 		sleep 1
 		cur=$(param bytes_reclaimed_regions)
 		series="$series $(( (cur - prev) >> 10 ))"
-		if [ "$(free_bp)" -lt 4000 ]; then
+		if [ "$(node_free_bp)" -lt 4000 ]; then
 			n=$((n + 1)); sum=$((sum + (cur - prev) / 1024))
 			[ $(( (cur - prev) / 1024 )) -lt "$min" ] && min=$(( (cur - prev) / 1024 ))
 		fi
@@ -57,7 +51,7 @@ run_variant() {
 	done
 	[ "$n" -gt 0 ] || { n=1; min=0; }
 	echo "failcharge: $name: KiB reclaimed per 1 s interval (quota $((quota >> 10))):$series"
-	echo "failcharge: $name: mean $((sum / n)) KiB/s, min $min KiB/s over $n intervals before the goal; tried $(param bytes_reclaim_tried_regions), reclaimed $(param bytes_reclaimed_regions), quota exceeds $(param nr_quota_exceeds), free bp $(free_bp)"
+	echo "failcharge: $name: mean $((sum / n)) KiB/s, min $min KiB/s over $n intervals before the goal; tried $(param bytes_reclaim_tried_regions), reclaimed $(param bytes_reclaimed_regions), quota exceeds $(param nr_quota_exceeds), free bp $(node_free_bp)"
 	eval "RATE_$name=$((sum / n)) MIN_$name=$min EXCEEDS_$name=$(param nr_quota_exceeds) TRIED_$name=$(param bytes_reclaim_tried_regions)"
 	check "failcharge_${name}_started" [ "$started" = 1 ]
 	set_param enabled N

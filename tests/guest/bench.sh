@@ -34,14 +34,12 @@ kunit_quiet
 
 # The fail-charge workload comes first: reclaim starts on it, ready.
 if [ "$scenario" = failcharge ]; then
-	node_kb() { awk -v k="$1" '$3 == k":" {print $4}' /sys/devices/system/node/node0/meminfo; }
 	printf 'pinned, %dK\ntouch, 4K\n\nrun\n6000000\ntouch, 0, 4096, 1\n' \
 		$(( $(node_kb MemTotal) * 45 / 100 )) > /tmp/pin.cfg
 	start_masim /tmp/pin.cfg --mlock pinned || { echo "bench: error masim"; exit 1; }
 	mkdir -p /mnt/scratch && mount -t ext4 /dev/vdb /mnt/scratch ||
 		{ echo "bench: error no disk"; exit 1; }
-	truncate -s $(( ($(node_kb MemFree) - $(node_kb MemTotal) * 8 / 100) / 1024 ))M /mnt/scratch/cache
-	cat /mnt/scratch/cache > /dev/null
+	fill_page_cache /mnt/scratch/cache $(( $(node_kb MemFree) - $(node_kb MemTotal) * 8 / 100 ))
 	[ "$secs" -gt 0 ] || secs=60
 fi
 

@@ -103,6 +103,18 @@ region_share() {
 	} END { print total ? int(on * 100 / total) : 0 }' "/proc/$masim_pid/numa_maps"
 }
 
+# node_kb FIELD [NODE]: a field of NODE's meminfo (default node 0), in KiB.
+node_kb() {
+	awk -v k="$1" '$3 == k":" {print $4}' "/sys/devices/system/node/node${2:-0}/meminfo"
+}
+
+# fill_page_cache FILE KIB: fills the page cache with KIB of clean pages
+# by reading FILE, made sparse first: no disk I/O, which TCG makes slow.
+fill_page_cache() {
+	rm -f "$1"
+	truncate -s "${2}K" "$1" && cat "$1" > /dev/null
+}
+
 # node_free_bp NODE: free memory of NODE in bp of its memory.
 node_free_bp() {
 	awk '/MemTotal/ {t = $4} /MemFree/ {f = $4} END {print int(f * 10000 / t)}' \
