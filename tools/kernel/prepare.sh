@@ -8,13 +8,14 @@
 # prints the build directory and does nothing else.
 #
 # Source: $KERNEL_TARBALL (Debian's linux-source-6.12), or the tree in $KSRC.
-# The tree is unpacked, patched with kernel/0001-*.patch, configured from
+# The tree is unpacked, patched with kernel/0001-*.patch (and, for "bench",
+# kernel/bench/*.patch: DAMON_RECLAIM's fix for its baseline), configured from
 # tinyconfig + fragments (every fragment line is asserted after olddefconfig)
 # and built out of tree with LLVM.  Everything lives in a cache directory
 # outside the repository, keyed by a hash of what decides the result: kernel
-# source, fragments, rustc, clang and bindgen versions.  The patch is tracked
-# inside the entry: when it changes, the old one is reverted, the new one
-# applied and the build is incremental.
+# source, fragments, rustc, clang and bindgen versions.  The patches are
+# tracked inside the entry: when they change, the old series is reverted,
+# the new one applied and the build is incremental.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tools/versions.sh"
@@ -23,15 +24,17 @@ export RUSTUP_TOOLCHAIN=$RUST_VERSION
 print_dir=0
 if [ "${1:-}" = --dir ]; then print_dir=1; shift; fi
 variant=${1:-test}
+patches=("$top"/kernel/0001-*.patch)
 case $variant in
 test) fragments=("$top/.config.fragment" "$top/tools/kernel/debug.fragment") ;;
-bench) fragments=("$top/.config.fragment") ;;
+bench)
+	fragments=("$top/.config.fragment")
+	patches+=("$top"/kernel/bench/*.patch) ;;
 *) echo "prepare: unknown variant '$variant' (test, bench)" >&2; exit 2 ;;
 esac
-patchfile=$(ls "$top"/kernel/0001-*.patch)
 cache=${DAMON_AUTOTUNE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/damon_autotune}
 
-# What decides the build, except the patch (tracked inside the entry).
+# What decides the build, except the patches (tracked inside the entry).
 if [ -n "${KSRC:-}" ]; then
 	source_id="tree:$(cd "$KSRC" && pwd):$(make -s -C "$KSRC" kernelversion 2>/dev/null)"
 else
@@ -49,7 +52,12 @@ entry=$cache/kernel-$variant-$key
 build=$entry/build
 if [ $print_dir = 1 ]; then echo "$build"; exit 0; fi
 
-patch_sum=$(sha256sum "$patchfile" | cut -c1-16)
+# The series as one file: the patches touch different files, so it applies
+# and reverts as a whole.
+series=$(mktemp)
+trap 'rm -f "$series"' EXIT
+cat "${patches[@]}" > "$series"
+patch_sum=$(sha256sum "$series" | cut -c1-16)
 if [ -f "$entry/built" ] && [ "$(cat "$entry/built")" = "$patch_sum" ]; then
 	echo "prepare: kernel '$variant' is up to date in $build"
 	exit 0
@@ -75,20 +83,20 @@ else
 	fi
 fi
 
-# 2. The patch: revert the previously applied one if it changed, apply ours.
-if ! cmp -s "$patchfile" "$entry/patch.applied" 2>/dev/null; then
+# 2. The patches: revert the previously applied series if it changed, apply ours.
+if ! cmp -s "$series" "$entry/patch.applied" 2>/dev/null; then
 	if [ -f "$entry/patch.applied" ]; then
-		echo "prepare: the kernel patch changed: reverting the old one"
+		echo "prepare: the kernel patches changed: reverting the old ones"
 		patch -s -R -p1 -d "$src" < "$entry/patch.applied"
 		rm -f "$entry/patch.applied"
 	fi
-	if patch -s -R -p1 --dry-run -d "$src" < "$patchfile" >/dev/null 2>&1; then
-		echo "prepare: $src already carries $(basename "$patchfile")"
+	if patch -s -R -p1 --dry-run -d "$src" < "$series" >/dev/null 2>&1; then
+		echo "prepare: $src already carries the patches"
 	else
-		echo "prepare: applying $(basename "$patchfile")"
-		patch -s -p1 -d "$src" < "$patchfile"
+		echo "prepare: applying $(for p in "${patches[@]}"; do basename "$p"; done | tr '\n' ' ')"
+		patch -s -p1 -d "$src" < "$series"
 	fi
-	cp "$patchfile" "$entry/patch.applied"
+	cp "$series" "$entry/patch.applied"
 fi
 
 # 3. Configuration: tinyconfig + fragments, then assert every fragment line.
