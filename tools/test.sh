@@ -14,7 +14,11 @@
 #      1 and 2 CPU-less): memory tiering (tests/guest/tier.sh);
 #   4. the kernel with the module built in (tools/kernel/builtin.sh, an
 #      incremental build of the test kernel), booted with and without
-#      damon_autotune.enabled=Y on the command line.
+#      damon_autotune.enabled=Y on the command line;
+#   5. the benchmark's smoke test (tools/bench/bench.py --quick --check)
+#      on the benchmark kernel (no debug options, DAMON_RECLAIM fixed):
+#      every run finishes with a clean console and sane numbers; no
+#      target is checked (that is `make bench`'s report).
 #
 # Prints one line per failed check and ends with "N passed, N failed".
 # Artifacts (console log, build log) are in out/.
@@ -112,6 +116,22 @@ if [ $rc = 0 ]; then
 		read -r cp cf < out/console.counts
 		passed=$((passed + cp)); failed=$((failed + cf))
 	done
+fi
+
+# 5. The benchmark's smoke test.
+tools/kernel/prepare.sh bench >out/bench-kernel.log 2>&1
+rc=$?
+result bench_kernel_builds $rc "see out/bench-kernel.log"
+if [ $rc = 0 ]; then
+	rm -f out/bench.counts
+	python3 tools/bench/bench.py --quick --check --timeout 600 --counts out/bench.counts >out/bench-quick.log 2>&1
+	grep '^test: FAILED' out/bench-quick.log
+	if read -r cp cf < out/bench.counts 2>/dev/null; then
+		passed=$((passed + cp)); failed=$((failed + cf))
+	else
+		result bench_quick_runs 1 "see out/bench-quick.log"
+		tail -n 20 out/bench-quick.log
+	fi
 fi
 
 echo "test: took $(( $(date +%s) - start )) s; console log in out/console.log"

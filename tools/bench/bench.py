@@ -2,27 +2,35 @@
 # SPDX-License-Identifier: GPL-2.0
 """The benchmark: every variant of every scenario in a fresh VM, one report.
 
-    tools/bench/bench.py [--quick] [--kernel bench|test] [--out DIR]
-                         [--scenarios a,b] [--variants a,b]
+    tools/bench/bench.py [--quick] [--check] [--kernel bench|test]
+                         [--out DIR] [--scenarios a,b] [--variants a,b]
 
-Each run boots the kernel with a swap disk, runs tests/guest/bench.sh
-SCENARIO VARIANT SCALE SET, and parses its "bench:" lines from the console.
-All runs of one invocation use the same kernel build, and every figure is
-also given as a ratio to DAMON_RECLAIM's defaults (reclaim_default) of the
+Each run boots the kernel, runs one guest script (tests/guest/bench.sh
+SCENARIO VARIANT SCALE SET, or tests/guest/bench-tier.sh VARIANT SCALE)
+and parses its "bench:" lines from the console. All runs of one
+invocation use the same kernel build (the benchmark kernel: no debug
+options, DAMON_RECLAIM built in and fixed by kernel/bench/*.patch), and
+every figure is also given as a ratio to the scenario's baseline in the
 same invocation: absolute numbers under QEMU TCG are not stable.
 
 Writes DIR/report.md (tables in the DAMA RFC's layout, plus ratios),
 DIR/summary.csv, one DIR/<scenario>-<variant>.csv time series per run, the
-console logs, and DIR/<scenario>-*.png plots when matplotlib is installed.
+console logs, and DIR/<scenario>.png plots when matplotlib is installed.
 
-Scenarios: dama1 and dama2 (the DAMA RFC's, against DAMON_RECLAIM's
-defaults) and failcharge (the fail-charge RFC's: reclaim per 1 s interval
-against a hard quota, with and without the charge ratio, against
-DAMON_RECLAIM with the same quota).
+Scenarios:
+- dama1, dama2: the DAMA RFC's, against DAMON_RECLAIM's defaults;
+- failcharge: the fail-charge RFC's, reclaim per 1 s interval against a
+  hard quota, with and without the charge ratio, against DAMON_RECLAIM
+  with the same quota;
+- tiering: a hot set on the slow node of two, the fast node filled with
+  cold memory; damon_autotune's tiering against static DAMOS migrate
+  schemes (what 6.12's DAMON offers without node goals) and nothing.
 
---quick is the smoke test: a small VM, short phases, dama1 with two
-variants and failcharge; it checks that the pipeline works and that the
-numbers are sane, not the targets.
+--quick is the smoke test (about 10 minutes): a small VM, short runs, two
+variants of dama1 and of failcharge, ours of tiering. --check then checks
+that every run finished with a clean console and that the numbers are
+sane (not the targets), prints "test: ok|FAILED NAME" lines and, with
+--counts FILE, writes "PASSED FAILED" there (tools/test.sh reads it).
 """
 import argparse
 import csv
@@ -31,20 +39,39 @@ import subprocess
 import sys
 import time
 
+from tiering import plot_tiering, summarise_tiering, tiering_table
+
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-FULL = dict(mem="1024M", swap="2G", scale=0.2, configs="samples/bench/full",
-            variants=["none", "reclaim_default", "reclaim_custom",
-                      "autotune_min_age", "autotune_free_goal"])
+# Per mode: the reclaim scenarios' VM and scale (one factor for phase
+# lengths and every age-like parameter), and each scenario's variants and
+# run length (None: the workload's own).
+FULL = dict(mem="1024M", swap="2G", scale=0.1, configs="samples/bench/full",
+            variants=dict(
+                dama1=["reclaim_default", "none", "reclaim_custom",
+                       "autotune_min_age", "autotune_free_goal"],
+                dama2=["reclaim_default", "none", "reclaim_custom",
+                       "autotune_min_age", "autotune_free_goal"],
+                failcharge=["reclaim_quota", "failcharge_off", "failcharge_on"],
+                tiering=["damon_static", "none", "autotune_tier"]),
+            seconds=dict(failcharge=60, tiering=180))
 QUICK = dict(mem="512M", swap="1G", scale=0.1, configs="samples/bench/quick",
-             variants=["reclaim_default", "autotune_min_age"])
-# The fail-charge scenario has its own variants and baseline (DAMON_RECLAIM
-# with the same hard quota), and a scratch disk for its page cache.
-FAILCHARGE_VARIANTS = ["reclaim_quota", "failcharge_off", "failcharge_on"]
-SCENARIOS = ["dama1", "dama2", "failcharge"]
-QUICK_SCENARIOS = ["dama1", "failcharge"]
+             variants=dict(
+                 dama1=["reclaim_default", "autotune_min_age"],
+                 failcharge=["reclaim_quota", "failcharge_on"],
+                 tiering=["autotune_tier"]),
+             seconds=dict(failcharge=30, tiering=45))
+SCENARIOS = ["dama1", "dama2", "failcharge", "tiering"]
+# The tiering VM: two NUMA nodes of 512 MiB, no swap.
+TIER_VM = ["--numa", "2", "--mem", "1024M"]
 BASELINE = "reclaim_default"
-FC_BASELINE = "reclaim_quota"
+# autotune_free_goal's goal (tests/guest/bench.sh): node 0's free memory.
+FREE_GOAL_BP = 1000
+# The fail-charge ratios are against the same module and quota without the
+# ratio (the RFC's before/after). DAMON_RECLAIM with the quota is shown
+# too, but 6.12's core leaves its first quota window unlimited (esz 0), in
+# which it tries every region at once.
+FC_BASELINE = "failcharge_off"
 FC_GOAL_BP = 4000
 PAGE = 4096
 USER_HZ = 100
@@ -69,6 +96,9 @@ ROWS = [
     ("ACCESSES", "accesses_per_ms", "/ms"),
     ("KDAMOND", None, None),
     ("CPU TIME", "kdamond_cpu_s", "s"),
+    ("NODE 0 FREE, 2ND HALF", None, None),
+    ("MEAN", "free_bp_steady", "bp"),
+    (f"MEAN DISTANCE TO {FREE_GOAL_BP} bp", "free_goal_dev_bp", "bp"),
 ]
 
 
@@ -124,6 +154,11 @@ def summarise(samples, phases):
     m["refaults"] = m["workingset_refault_anon"] + m["workingset_refault_file"]
     m["kernel_reclaim"] = m["pgsteal_kswapd"] + m["pgsteal_direct"]
     m["seconds"] = secs
+    # Node 0's free memory in the second half, against the free-memory
+    # goal of autotune_free_goal (the others have no goal: for reference).
+    steady = [s.get("free_bp", 0) for s in samples[len(samples) // 2:]]
+    m["free_bp_steady"] = sum(steady) / len(steady)
+    m["free_goal_dev_bp"] = sum(abs(v - FREE_GOAL_BP) for v in steady) / len(steady)
     return m
 
 
@@ -277,13 +312,23 @@ def build(kernel, build_dir, out):
 
 
 def run_one(args, cfg, scenario, variant):
+    """Boots one VM for SCENARIO/VARIANT (unless --report-only) and parses
+    its console; returns (samples, phases, start, log path)."""
     log = os.path.join(args.out, f"{scenario}-{variant}.log")
-    cmd = [os.path.join(TOP, "tools/qemu/vm.sh"), "--log", log, "--timeout", str(args.timeout),
-           "--mem", cfg["mem"], "--swap", cfg["swap"], "--append", "kunit.enable=0"]
-    if scenario == "failcharge":
-        cmd += ["--disk", cfg["mem"]]
-    cmd += ["bench.sh", scenario, variant, str(cfg["scale"]), cfg["configs"].split("/")[-1]]
-    cmd[1:1] = ["--kernel", args.kernel_image, "--module", str(args.module)]
+    seconds = cfg["seconds"].get(scenario)
+    cmd = [os.path.join(TOP, "tools/qemu/vm.sh"), "--kernel", args.kernel_image,
+           "--module", str(args.module), "--log", log, "--timeout", str(args.timeout),
+           "--append", "kunit.enable=0"]
+    if scenario == "tiering":
+        cmd += TIER_VM + ["bench-tier.sh", variant, str(cfg["scale"])]
+    else:
+        cmd += ["--mem", cfg["mem"], "--swap", cfg["swap"]]
+        if scenario == "failcharge":
+            cmd += ["--disk", cfg["mem"]]
+        cmd += ["bench.sh", scenario, variant, str(cfg["scale"]),
+                cfg["configs"].split("/")[-1]]
+    if seconds:
+        cmd.append(str(seconds))
     t0 = time.time()
     if not args.report_only:
         subprocess.run(cmd, check=False)
@@ -295,15 +340,152 @@ def run_one(args, cfg, scenario, variant):
         w.writerows(samples)
     print(f"bench: {scenario}/{variant}: {len(samples)} samples, "
           f"VM {time.time() - t0:.0f} s", flush=True)
-    return samples, phases, start
+    return samples, phases, start, log
+
+
+def run_scenario(args, cfg, scenario, variants):
+    """Every variant of SCENARIO; returns (results, report lines, runs).
+    A run that did not finish is left out of the tables and listed in runs
+    with its error."""
+    results, series, runs = {}, {}, []
+    for variant in variants:
+        try:
+            samples, phases, info, log = run_one(args, cfg, scenario, variant)
+        except (OSError, RuntimeError) as e:
+            print(f"bench: {scenario}/{variant}: {e}", flush=True)
+            runs.append(dict(scenario=scenario, variant=variant, error=str(e),
+                             log=os.path.join(args.out, f"{scenario}-{variant}.log")))
+            continue
+        if scenario == "failcharge":
+            results[variant] = summarise_failcharge(samples, info)
+        elif scenario == "tiering":
+            results[variant] = summarise_tiering(samples, info)
+        else:
+            results[variant] = summarise(samples, phases)
+        series[variant] = samples
+        runs.append(dict(scenario=scenario, variant=variant, error=None, log=log,
+                         samples=len(samples), phases=phases, start=info,
+                         seconds=samples[-1]["t"] - samples[0]["t"], result=results[variant]))
+    done = [v for v in variants if v in results]
+    if not done:
+        lines = [f"### {scenario}", ""]
+    elif scenario == "failcharge":
+        lines = failcharge_table(results, done)
+    elif scenario == "tiering":
+        lines = tiering_table(results, done)
+    else:
+        lines = table(scenario, results, done)
+    png = done and (plot_tiering(args.out, series) if scenario == "tiering"
+                    else plot(args.out, scenario, series))
+    if png:
+        lines += ["", f"![{scenario}]({os.path.basename(png)})"]
+    missing = [v for v in variants if v not in results]
+    if missing:
+        lines += ["", f"Runs that did not finish: {', '.join(missing)} (see their logs)."]
+    return results, lines + [""], runs
+
+
+def targets(res):
+    """The issue's targets against what was measured: Markdown lines, one
+    row each (target, measured, met). RES: scenario -> variant -> metrics;
+    a target whose runs are missing is listed as not measured."""
+    rows = []
+
+    def rel(sc, v, base, key):
+        r = res.get(sc, {})
+        if v not in r or base not in r or r[base][key] == 0:
+            return None
+        return r[v][key] / r[base][key]
+
+    def row(what, value, ok, shown=None):
+        if value is None:
+            rows.append(f"| {what} | not measured | - |")
+        else:
+            rows.append(f"| {what} | {shown or f'{value:.2f}'} | {'met' if ok(value) else 'MISSED'} |")
+
+    for sc in ("dama1", "dama2"):
+        v = "autotune_min_age"
+        row(f"{sc}: refaults <= 0.40x", rel(sc, v, BASELINE, "refaults"), lambda x: x <= 0.40)
+        row(f"{sc}: kswapd + direct <= 0.35x", rel(sc, v, BASELINE, "kernel_reclaim"),
+            lambda x: x <= 0.35)
+        row(f"{sc}: memory PSI no worse (<= 1.00x)", rel(sc, v, BASELINE, "psi_memory"),
+            lambda x: x <= 1.0)
+        row(f"{sc}: accesses/ms no worse (>= 1.00x)", rel(sc, v, BASELINE, "accesses_per_ms"),
+            lambda x: x >= 1.0)
+        for v in ("autotune_min_age", "autotune_free_goal"):
+            row(f"{sc}: {v} kdamond CPU <= 1.05x", rel(sc, v, BASELINE, "kdamond_cpu_s"),
+                lambda x: x <= 1.05)
+        fg = res.get(sc, {}).get("autotune_free_goal")
+        row(f"{sc}: free-memory goal ({FREE_GOAL_BP} bp) held within +-100 bp",
+            fg and fg["free_goal_dev_bp"], lambda x: x <= 100,
+            fg and f"mean distance {fg['free_goal_dev_bp']:.0f} bp")
+    fc = res.get("failcharge", {}).get("failcharge_on")
+    row("failcharge: >= 95% of the quota in every interval", fc and fc["fc_full_pct"],
+        lambda x: x >= 100, fc and f"{fc['fc_full_pct']:.0f}% of intervals")
+    tier = res.get("tiering", {}).get("autotune_tier")
+    row("tiering: >= 95% of the hot set on the fast node", tier and tier["hot_end_pct"],
+        lambda x: x >= 95, tier and f"{tier['hot_end_pct']:.0f}%")
+    row("tiering: fast node used bp within +-50 of the goal", tier and tier["used0_mad_bp"],
+        lambda x: x <= 50, tier and f"mean distance {tier['used0_mad_bp']:.0f} bp")
+    return ["### Targets", "", "Ratios are damon_autotune's against the baseline of the same "
+            "scenario and invocation.", "", "| target | measured | |", "|---|---|---|"] + rows + [""]
+
+
+def sanity(runs):
+    """The smoke test's checks: (name, ok, why) for each. They check that
+    the pipeline works and the numbers are possible, not the targets."""
+    out = []
+
+    def check(name, ok, why=""):
+        out.append((name, bool(ok), "" if ok else why))
+
+    for r in runs:
+        name = f"bench_{r['scenario']}_{r['variant']}"
+        check(f"{name}_finished", r["error"] is None, r["error"] or "")
+        if r["error"] is not None:
+            continue
+        clean = subprocess.run([os.path.join(TOP, "tools/qemu/check-console.py"), r["log"]],
+                               capture_output=True, text=True)
+        check(f"{name}_console_clean", clean.returncode == 0,
+              clean.stdout.strip().splitlines()[-1:] and clean.stdout.strip().splitlines()[-1])
+        check(f"{name}_sampled", r["samples"] >= 10, f"{r['samples']} samples")
+        m, v, sc = r["result"], r["variant"], r["scenario"]
+        damon = v != "none"
+        if sc in ("dama1", "dama2"):
+            check(f"{name}_workload_ran", r["phases"] and all(rate > 0 for _, rate in r["phases"]),
+                  f"phases {r['phases'][:3]}")
+            check(f"{name}_psi_in_range",
+                  all(0 <= m[k] <= 100 for k in ("psi_cpu", "psi_io", "psi_memory")),
+                  f"cpu {m['psi_cpu']:.1f} io {m['psi_io']:.1f} mem {m['psi_memory']:.1f}")
+        elif sc == "failcharge":
+            # Watermarks always active and min_age 0: every variant reclaims
+            # (DAMON_RECLAIM only with kernel/bench/'s fix).
+            check(f"{name}_reclaimed", 0 < m["fc_reclaimed_mib"] <= m["fc_tried_mib"],
+                  f"reclaimed {m['fc_reclaimed_mib']:.1f} of {m['fc_tried_mib']:.1f} MiB tried")
+            check(f"{name}_kdamond_cpu_sane", 0 < m["kdamond_cpu_s"] <= 2 * r["seconds"],
+                  f"{m['kdamond_cpu_s']:.2f} s in {r['seconds']:.0f} s")
+        elif sc == "tiering" and damon:
+            check(f"{name}_promoted", m.get("promoted_mib", 0) > 0, "nothing promoted")
+            check(f"{name}_hot_share_in_range", 0 <= m.get("hot_end_pct", -1) <= 100,
+                  f"{m.get('hot_end_pct')}")
+        if damon and sc != "tiering":
+            # The sampler found the variant's kdamond (its CPU time is read
+            # from it).
+            check(f"{name}_kdamond_found", int(r["start"].get("kdamond", -1)) > 0,
+                  f"kdamond={r['start'].get('kdamond')}")
+    return out
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--kernel", choices=["bench", "test"], default=None,
-                    help="kernel build (default: bench, test with --quick)")
-    ap.add_argument("--out", default=os.path.join(TOP, "out/bench"))
+    ap.add_argument("--check", action="store_true",
+                    help="check the runs and numbers are sane (the smoke test)")
+    ap.add_argument("--counts", help="with --check: write 'PASSED FAILED' here")
+    ap.add_argument("--kernel", choices=["bench", "test"], default="bench",
+                    help="kernel build (default: bench)")
+    ap.add_argument("--out", default=None,
+                    help="default out/bench, or out/bench-quick with --quick")
     ap.add_argument("--scenarios")
     ap.add_argument("--variants")
     ap.add_argument("--timeout", type=int, default=1800)
@@ -311,39 +493,34 @@ def main():
                     help="boot nothing: rewrite the report from the console logs in --out")
     args = ap.parse_args()
     cfg = QUICK if args.quick else FULL
-    kernel = args.kernel or ("test" if args.quick else "bench")
-    build_dir = subprocess.run([os.path.join(TOP, "tools/kernel/prepare.sh"), "--dir", kernel],
+    args.out = args.out or os.path.join(TOP, "out/bench-quick" if args.quick else "out/bench")
+    build_dir = subprocess.run([os.path.join(TOP, "tools/kernel/prepare.sh"), "--dir", args.kernel],
                                capture_output=True, text=True, check=True).stdout.strip()
     args.kernel_image = os.path.join(build_dir, "arch/x86/boot/bzImage")
     os.makedirs(args.out, exist_ok=True)
     args.module = None
     if not args.report_only:
-        subprocess.run([os.path.join(TOP, "tools/kernel/prepare.sh"), kernel], check=True)
-        args.module = build(kernel, build_dir, args.out)
-    scenarios = args.scenarios.split(",") if args.scenarios else (
-        QUICK_SCENARIOS if args.quick else SCENARIOS)
-    os.makedirs(args.out, exist_ok=True)
+        subprocess.run([os.path.join(TOP, "tools/kernel/prepare.sh"), args.kernel], check=True)
+        args.module = build(args.kernel, build_dir, args.out)
+    scenarios = args.scenarios.split(",") if args.scenarios else [
+        s for s in SCENARIOS if s in cfg["variants"]]
     start = time.time()
     report = ["# damon_autotune benchmark", "",
-              f"Kernel: {kernel} build; VM {cfg['mem']}, swap {cfg['swap']} (virtio); "
-              f"scale {cfg['scale']}; configurations in {cfg['configs']}.", ""]
-    summary = []
+              f"Kernel: {args.kernel} build; reclaim scenarios: VM {cfg['mem']}, swap "
+              f"{cfg['swap']} (virtio), configurations in {cfg['configs']}; tiering: "
+              f"two NUMA nodes of 512 MiB; scale {cfg['scale']} (phase lengths and "
+              "every age-like parameter).", ""]
+    summary, runs, everything = [], [], {}
     for scenario in scenarios:
-        fc = scenario == "failcharge"
         variants = (args.variants.split(",") if args.variants
-                    else FAILCHARGE_VARIANTS if fc else cfg["variants"])
-        results, series = {}, {}
-        for variant in variants:
-            samples, phases, info = run_one(args, cfg, scenario, variant)
-            results[variant] = (summarise_failcharge(samples, info) if fc
-                                else summarise(samples, phases))
-            series[variant] = samples
-            summary.append(dict(scenario=scenario, variant=variant, **results[variant]))
-        report += (failcharge_table(results, variants) if fc
-                   else table(scenario, results, variants)) + [""]
-        png = plot(args.out, scenario, series)
-        if png:
-            report += [f"![{scenario}]({os.path.basename(png)})", ""]
+                    else cfg["variants"][scenario])
+        results, lines, scenario_runs = run_scenario(args, cfg, scenario, variants)
+        report += lines
+        runs += scenario_runs
+        everything[scenario] = results
+        summary += [dict(scenario=scenario, variant=v, **r) for v, r in results.items()]
+    # The targets first: the report is what a user reads first.
+    report[4:4] = targets(everything)
     report.append(f"Took {time.time() - start:.0f} s.")
     with open(os.path.join(args.out, "report.md"), "w") as f:
         f.write("\n".join(report) + "\n")
@@ -352,7 +529,16 @@ def main():
         w.writeheader()
         w.writerows(summary)
     print("\n".join(report))
-    return 0
+    if not args.check:
+        return 0 if all(r["error"] is None for r in runs) else 1
+    checks = sanity(runs)
+    for name, ok, why in checks:
+        print(f"test: ok {name}" if ok else f"test: FAILED {name}: {why}")
+    passed = sum(ok for _, ok, _ in checks)
+    if args.counts:
+        with open(args.counts, "w") as f:
+            f.write(f"{passed} {len(checks) - passed}\n")
+    return 0 if passed == len(checks) else 1
 
 
 if __name__ == "__main__":
