@@ -13,8 +13,14 @@
 #   or quick); SECONDS defaults to the configuration's own length.
 #   Variants: none (no DAMON), reclaim_default (DAMON_RECLAIM, defaults
 #   but min_age, scaled), reclaim_custom (DAMON_RECLAIM, min_age 60 s),
-#   autotune_min_age (damon_autotune, min_age tuned from 10 s),
-#   autotune_free_goal (damon_autotune, 10% free memory goal on node 0).
+#   autotune_min_age (damon_autotune, min_age tuned from 10 s, with
+#   DAMON_RECLAIM's watermarks: off below 20% free), autotune_min_age_wm
+#   (the same, low watermark 0: it keeps working under pressure),
+#   autotune_free_goal (damon_autotune, 10% free memory goal on node 0,
+#   watermarks always on: the goal decides how much it does).
+#   kswapd's watermark gaps are 2% of memory (watermark_scale_factor 200)
+#   in every variant: with the default 0.1%, masim's fill of 1280 MiB
+#   into 1 GiB went out of memory with the swap disk still empty once.
 # - failcharge: the fail-charge RFC's case: 45% of the memory mlocked
 #   (DAMON's pageout fails there), clean page cache (a sparse file on
 #   /dev/vdb) filling all but 8%, reclaim with a hard quota of 8 MiB per
@@ -31,6 +37,8 @@ R=/sys/module/damon_reclaim/parameters
 FC_QUOTA=$((8 << 20))
 mkswap /dev/vda >/dev/null && swapon /dev/vda || { echo "bench: error no swap"; exit 1; }
 kunit_quiet
+
+[ "$scenario" = failcharge ] || echo 200 > /proc/sys/vm/watermark_scale_factor
 
 # The fail-charge workload comes first: reclaim starts on it, ready.
 if [ "$scenario" = failcharge ]; then
@@ -49,13 +57,14 @@ reclaim_default | reclaim_custom)
 	age=120; [ "$variant" = reclaim_custom ] && age=60
 	echo "$(us $age)" > $R/min_age
 	echo Y > $R/enabled ;;
-autotune_min_age)
+autotune_min_age | autotune_min_age_wm)
+	low=200; [ "$variant" = autotune_min_age_wm ] && low=0
 	insmod /damon_autotune.ko enabled=Y autotune_min_age=Y min_age="$(us 10)" \
-		min_age_min="$(us 1)" min_age_max="$(us 600)" \
+		min_age_min="$(us 1)" min_age_max="$(us 600)" wmarks_low=$low \
 		autotune_min_age_interval_ms="$(awk -v k="$scale" 'BEGIN { printf "%d", 5000 * k }')" ;;
 autotune_free_goal)
 	insmod /damon_autotune.ko enabled=Y min_age="$(us 10)" quota_mem_free_goal_bp=1000 \
-		quota_goal_nid=0 ;;
+		quota_goal_nid=0 wmarks_high=1000 wmarks_mid=999 wmarks_low=0 ;;
 reclaim_quota)
 	for kv in min_age=0 quota_ms=0 quota_sz=$FC_QUOTA quota_reset_interval_ms=1000 \
 		wmarks_high=400 wmarks_mid=399 wmarks_low=0 enabled=Y; do
