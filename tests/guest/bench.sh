@@ -18,9 +18,11 @@
 #   (the same, low watermark 0: it keeps working under pressure),
 #   autotune_free_goal (damon_autotune, 10% free memory goal on node 0,
 #   watermarks always on: the goal decides how much it does).
-#   kswapd's watermark gaps are 2% of memory (watermark_scale_factor 200)
-#   in every variant: with the default 0.1%, masim's fill of 1280 MiB
-#   into 1 GiB went out of memory with the swap disk still empty once.
+#   masim faults its pages in as it writes them (--no-populate): its
+#   regions, populated at once, went out of memory with the swap disk
+#   empty in most runs (all of 1 GiB just referenced, nothing to evict);
+#   and kswapd's watermark gaps are 2% of memory (watermark_scale_factor
+#   200) in every variant.
 # - failcharge: the fail-charge RFC's case: 45% of the memory mlocked
 #   (DAMON's pageout fails there), clean page cache (a sparse file on
 #   /dev/vdb) filling all but 8%, reclaim with a hard quota of 8 MiB per
@@ -118,7 +120,7 @@ sample() {
 }
 
 if [ "$scenario" != failcharge ]; then
-	start_masim "$cfg" --loops 0 || { echo "bench: error masim"; exit 1; }
+	start_masim "$cfg" --loops 0 --no-populate || { echo "bench: error masim"; exit 1; }
 	[ "$secs" -gt 0 ] || secs=$(awk '/^[0-9]+$/ {ms += $1} END {print int(ms / 1000)}' "$cfg")
 fi
 # The kdamond whose CPU time counts, once it runs.

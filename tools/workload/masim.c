@@ -2,7 +2,8 @@
 /*
  * masim: a memory access simulator reading masim's configuration format.
  *
- *   masim [--loops N] [--mlock REGION] [--bind REGION:NODE]... [--quiet] CONFIG
+ *   masim [--loops N] [--mlock REGION] [--bind REGION:NODE]... [--no-populate]
+ *         [--quiet] CONFIG
  *
  * CONFIG has a block of regions, "name, size[, init]" per line (size in
  * bytes, or with a K/M/G suffix; init is ignored: contents are random),
@@ -17,7 +18,8 @@
  * prints "masim: phase NAME: N accesses in T ms, A accesses/ms".
  *
  * --bind (repeatable) places a region's pages on a NUMA node; --mlock locks
- * one region.  Each region is its own mapping, followed by an inaccessible
+ * one region; --no-populate leaves the pages to be faulted in as they are
+ * first written (for regions larger than memory).  Each region is its own mapping, followed by an inaccessible
  * guard page so that it never merges with the next one: once the regions
  * are ready, "masim: region NAME at ADDR" gives the line of
  * /proc/PID/numa_maps that counts its pages per node.
@@ -238,7 +240,7 @@ static void run_phase(struct phase *ph, int quiet)
 int main(int argc, char **argv)
 {
 	const char *mlock_name = NULL, *binds[MAX_REGIONS];
-	int loops = 1, quiet = 0, nr_binds = 0, i;
+	int loops = 1, quiet = 0, populate = 1, nr_binds = 0, i;
 	long page = sysconf(_SC_PAGESIZE);
 
 	for (i = 1; i < argc - 1; i++) {
@@ -251,24 +253,29 @@ int main(int argc, char **argv)
 				die("too many --bind%s", "");
 			binds[nr_binds++] = argv[++i];
 		}
+		else if (!strcmp(argv[i], "--no-populate"))
+			populate = 0;
 		else if (!strcmp(argv[i], "--quiet"))
 			quiet = 1;
 		else
 			break;
 	}
 	if (i != argc - 1)
-		die("usage: masim [--loops N] [--mlock REGION] [--bind REGION:NODE]... [--quiet] CONFIG%s", "");
+		die("usage: masim [--loops N] [--mlock REGION] [--bind REGION:NODE]... [--no-populate] [--quiet] CONFIG%s", "");
 	parse(argv[i]);
 
 	for (i = 0; i < nr_regions; i++) {
 		struct region *r = &regions[i];
 
 		/* Populated up front (one call instead of a fault per page),
-		 * unless a --bind must come first. */
+		 * unless a --bind must come first or --no-populate asks not
+		 * to: regions larger than memory, populated at once, went out
+		 * of memory with the swap disk empty (all pages just
+		 * referenced); written page by page, they swap. */
 		size_t mapped = (r->size + page - 1) / page * page;
 
 		r->mem = mmap(NULL, mapped + page, PROT_READ | PROT_WRITE,
-			      MAP_PRIVATE | MAP_ANONYMOUS | (nr_binds ? 0 : MAP_POPULATE), -1, 0);
+			      MAP_PRIVATE | MAP_ANONYMOUS | (nr_binds || !populate ? 0 : MAP_POPULATE), -1, 0);
 		if (r->mem == MAP_FAILED || mprotect(r->mem + mapped, page, PROT_NONE))
 			die("cannot map region '%s'", r->name);
 		for (int b = 0; b < nr_binds; b++) {
