@@ -107,34 +107,19 @@ static_context() {
 	echo young > $s/filters/0/type
 }
 
-# static_demote: kdamond 0, node 0's cold pages to node 1: regions not
-# accessed for the cold age (in aggregation intervals), minus the pages
-# found young.
-static_demote() {
-	local s=$K/0/contexts/0/schemes/0
-	static_context 0 0
-	echo migrate_cold > $s/action
-	echo 1 > $s/target_nid
-	echo 0 > $s/access_pattern/nr_accesses/min
-	echo 0 > $s/access_pattern/nr_accesses/max
-	echo $((COLD_AGE_US / AGGR_US)) > $s/access_pattern/age/min
+# static_scheme KDAMOND ACTION TARGET_NID NR_ACCESSES_MIN NR_ACCESSES_MAX
+# AGE_MIN YOUNG_FILTERED_OUT: the one scheme of kdamond KDAMOND (its
+# context set up by static_context on the node of the same number).
+static_scheme() {
+	local s=$K/$1/contexts/0/schemes/0
+	static_context "$1" "$1"
+	echo "$2" > $s/action
+	echo "$3" > $s/target_nid
+	echo "$4" > $s/access_pattern/nr_accesses/min
+	echo "$5" > $s/access_pattern/nr_accesses/max
+	echo "$6" > $s/access_pattern/age/min
 	echo 4294967295 > $s/access_pattern/age/max
-	echo Y > $s/filters/0/matching
-}
-
-# static_promote: kdamond 1, node 1's hot pages to node 0: regions
-# accessed at least once per aggregation interval, only the pages found
-# young.
-static_promote() {
-	local s=$K/1/contexts/0/schemes/0
-	static_context 1 1
-	echo migrate_hot > $s/action
-	echo 0 > $s/target_nid
-	echo 1 > $s/access_pattern/nr_accesses/min
-	echo 4294967295 > $s/access_pattern/nr_accesses/max
-	echo 0 > $s/access_pattern/age/min
-	echo 4294967295 > $s/access_pattern/age/max
-	echo N > $s/filters/0/matching
+	echo "$7" > $s/filters/0/matching
 }
 
 # PROMOTED, DEMOTED: the files whose values are the variant's bytes
@@ -145,8 +130,12 @@ none) ;;
 damon_static)
 	[ -d $K ] || die "no DAMON sysfs interface"
 	echo 2 > $K/nr_kdamonds || die "nr_kdamonds"
-	static_demote
-	static_promote
+	# Node 0's cold pages to node 1: regions not accessed for the cold
+	# age (in aggregation intervals), minus the pages found young.
+	static_scheme 0 migrate_cold 1 0 0 $((COLD_AGE_US / AGGR_US)) Y
+	# Node 1's hot pages to node 0: regions accessed at least once per
+	# aggregation interval, only the pages found young.
+	static_scheme 1 migrate_hot 0 1 4294967295 0 N
 	echo on > $K/0/state && echo on > $K/1/state || die "kdamonds do not start"
 	PROMOTED=$K/1/contexts/0/schemes/0/stats/sz_applied
 	DEMOTED=$K/0/contexts/0/schemes/0/stats/sz_applied ;;

@@ -39,7 +39,7 @@ import subprocess
 import sys
 import time
 
-from tiering import plot_tiering, summarise_tiering, tiering_table
+from tiering import fmt, plot_tiering, ratio, summarise_tiering, tiering_table
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -222,20 +222,6 @@ def failcharge_table(results, variants):
             out.append(f"| {label} | " +
                        " | ".join(ratio(results[v][key], base[key]) for v in variants) + " |")
     return out
-
-
-def fmt(v):
-    if v != v:
-        return "not reached"
-    if float(v).is_integer() or abs(v) >= 100:
-        return f"{v:,.0f}".replace(",", " ")
-    return f"{v:.2f}"
-
-
-def ratio(v, base):
-    if base == 0:
-        return "n/a" if v else "1.00"
-    return f"{v / base:.2f}"
 
 
 def table(scenario, results, variants):
