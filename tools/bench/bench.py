@@ -39,7 +39,8 @@ import subprocess
 import sys
 import time
 
-from tiering import fmt, plot_tiering, ratio, summarise_tiering, tiering_table
+from report import fmt, metric_table
+from tiering import plot_tiering, summarise_tiering, tiering_table
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -209,44 +210,22 @@ def failcharge_table(results, variants):
     out = ["### failcharge", "",
            f"Hard quota {quota:g} MiB per 1 s interval; goal {FC_GOAL_BP} bp free on "
            "node 0 (DAMON_RECLAIM: its high watermark at the same level). Target: "
-           ">= 95% of the quota in every interval until the goal.", "",
-           "| | " + " | ".join(variants) + " |", "|---|" + "---|" * len(variants)]
-    for label, key in FC_ROWS:
-        out.append(f"| {label} | " + " | ".join(fmt(results[v][key]) for v in variants) + " |")
-    if FC_BASELINE in variants:
-        base = results[FC_BASELINE]
-        out += ["", f"Ratios to {FC_BASELINE} (same invocation):", "",
-                "| | " + " | ".join(variants) + " |", "|---|" + "---|" * len(variants)]
-        for label, key in (("mean reclaim per interval", "fc_mean_mib"),
-                           ("kdamond CPU time", "kdamond_cpu_s")):
-            out.append(f"| {label} | " +
-                       " | ".join(ratio(results[v][key], base[key]) for v in variants) + " |")
-    return out
+           ">= 95% of the quota in every interval until the goal.", ""]
+    return out + metric_table(results, variants, FC_ROWS, FC_BASELINE,
+                              [("mean reclaim per interval", "fc_mean_mib"),
+                               ("kdamond CPU time", "kdamond_cpu_s")])
 
 
 def table(scenario, results, variants):
     """Markdown: the RFC's table, then ratios to the baseline."""
-    out = [f"### {scenario}", "", "| | " + " | ".join(variants) + " |",
-           "|---|" + "---|" * len(variants)]
-    for label, key, unit in ROWS:
-        if key is None:
-            out.append(f"| **{label}** |" + " |" * len(variants))
-            continue
-        out.append(f"| {label} ({unit}) | " +
-                   " | ".join(fmt(results[v][key]) for v in variants) + " |")
-    if BASELINE in variants:
-        base = results[BASELINE]
-        out += ["", f"Ratios to {BASELINE} (same invocation):", "",
-                "| | " + " | ".join(variants) + " |",
-                "|---|" + "---|" * len(variants)]
-        for label, key in (("refaults (anon + file)", "refaults"),
-                           ("kswapd + direct reclaim", "kernel_reclaim"),
-                           ("memory PSI", "psi_memory"),
-                           ("workload accesses/ms", "accesses_per_ms"),
-                           ("kdamond CPU time", "kdamond_cpu_s")):
-            out.append(f"| {label} | " +
-                       " | ".join(ratio(results[v][key], base[key]) for v in variants) + " |")
-    return out
+    rows = [(label if key is None else f"{label} ({unit})", key) for label, key, unit in ROWS]
+    return [f"### {scenario}", ""] + metric_table(
+        results, variants, rows, BASELINE,
+        [("refaults (anon + file)", "refaults"),
+         ("kswapd + direct reclaim", "kernel_reclaim"),
+         ("memory PSI", "psi_memory"),
+         ("workload accesses/ms", "accesses_per_ms"),
+         ("kdamond CPU time", "kdamond_cpu_s")])
 
 
 def plot(outdir, scenario, series):

@@ -19,6 +19,8 @@ migrated since the start), kdamond_ticks (USER_HZ, all kdamonds).
 import os
 import sys
 
+from report import metric_table
+
 BASELINE = "damon_static"
 HOT_TARGET_PCT = 95.0
 USED_TOLERANCE_BP = 50
@@ -88,27 +90,6 @@ def summarise_tiering(samples, start):
     return m
 
 
-def fmt(v):
-    """A table cell: text as is, nan as "not reached", whole or large
-    numbers without decimals, others with two."""
-    if isinstance(v, str):
-        return v
-    if v != v:
-        return "not reached"
-    if float(v).is_integer() or abs(v) >= 100:
-        return f"{v:,.0f}".replace(",", " ")
-    return f"{v:.2f}"
-
-
-def ratio(v, base):
-    """v / base as text, two significant digits below 0.1; "n/a" when
-    the base is 0 and v is not."""
-    if base == 0 or base != base:
-        return "n/a" if v else "1.00"
-    r = v / base
-    return f"{r:.2g}" if 0 < r < 0.1 else f"{r:.2f}"
-
-
 def tiering_table(results, variants):
     """Markdown lines: the set-up and targets, one column per variant,
     then ratios to damon_static when it ran."""
@@ -121,18 +102,8 @@ def tiering_table(results, variants):
            f"{HOT_TARGET_PCT:g}% of the hot set on the fast node in steady state "
            f"(the last third of the run), and the fast node's used memory within "
            f"+-{USED_TOLERANCE_BP} bp of the promotion goal ({goal:g} bp) "
-           "(\"targets met\": the steady-state means).", "",
-           "| | " + " | ".join(variants) + " |", "|---|" + "---|" * len(variants)]
-    for label, key in ROWS:
-        out.append(f"| {label} | " + " | ".join(fmt(results[v][key]) for v in variants) + " |")
-    if BASELINE in variants:
-        base = results[BASELINE]
-        out += ["", f"Ratios to {BASELINE} (same invocation):", "",
-                "| | " + " | ".join(variants) + " |", "|---|" + "---|" * len(variants)]
-        for label, key in RATIO_ROWS:
-            out.append(f"| {label} | " +
-                       " | ".join(ratio(results[v][key], base[key]) for v in variants) + " |")
-    return out
+           "(\"targets met\": the steady-state means).", ""]
+    return out + metric_table(results, variants, ROWS, BASELINE, RATIO_ROWS)
 
 
 def plot_tiering(outdir, series, goal_bp=DEFAULT_GOAL_BP):
