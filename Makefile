@@ -10,7 +10,7 @@
 #   make test            every test: host, build checks, KUnit and integration in QEMU
 #   make test-full       the same, with the reliability tests at full size
 #   make bench           the benchmark (builds the benchmark kernel; about an hour)
-#   make bench-quick     its smoke test, on the same kernel (about 10 minutes)
+#   make bench-quick     its smoke test, on the same kernel (about 5 minutes)
 #
 # KDIR defaults to the project's cached test kernel build (tools/kernel/);
 # point it at any 6.12 kernel build that carries kernel/0001-*.patch.

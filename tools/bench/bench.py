@@ -26,7 +26,7 @@ Scenarios:
   cold memory; damon_autotune's tiering against static DAMOS migrate
   schemes (what 6.12's DAMON offers without node goals) and nothing.
 
---quick is the smoke test (about 10 minutes): a small VM, short runs, two
+--quick is the smoke test (about 5 minutes): a small VM, short runs, two
 variants of dama1 and of failcharge, ours of tiering. --check then checks
 that every run finished with a clean console and that the numbers are
 sane (not the targets), prints "test: ok|FAILED NAME" lines and, with
