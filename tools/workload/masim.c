@@ -19,8 +19,9 @@
  *
  * --bind (repeatable) places a region's pages on a NUMA node; --mlock locks
  * one region; --no-populate leaves the pages to be faulted in as they are
- * first written (for regions larger than memory).  Each region is its own mapping, followed by an inaccessible
- * guard page so that it never merges with the next one: once the regions
+ * first written (for regions larger than memory).  Each region is its own
+ * mapping, followed by an inaccessible guard page so that it never merges
+ * with the next one: once the regions
  * are ready, "masim: region NAME at ADDR" gives the line of
  * /proc/PID/numa_maps that counts its pages per node.
  */
