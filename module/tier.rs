@@ -2,24 +2,28 @@
 
 //! Memory tiering: its parameters, one DAMON context per node of the chain
 //! (each monitoring that node's physical range, with a promote and a demote
-//! scheme as `rust/policy/tier.rs` decides), and the callbacks that run the
-//! module's goal loop on each scheme and publish the statistics.
+//! scheme as `rust/policy/tier.rs` decides), and the callbacks that, after
+//! each aggregation, measure the node's hot and cold bytes, give each
+//! scheme the budget `rust/policy/tier_control.rs` computes from the state
+//! of the chain, and publish the statistics.
 //!
 //! Parameters are read when the kdamonds start (`enabled=Y` with `tier=Y`)
 //! and when `commit_inputs=Y` is written; [`read_inputs`] is where they
 //! become contexts.
 
-use crate::damon::{Callbacks, Context, Ops, Running};
+use crate::damon::{Callbacks, Context, Ops, Running, SchemeMut};
 use crate::mm;
 use crate::module_params;
 use crate::params::ParamValue;
 use crate::policy::{
     attrs::MonitoringAttrs,
-    node::NodeMem,
-    quota::Tuner,
-    tier::{demote_score, detect, promote_score, Direction, NodeChain, TierConfig, MAX_CHAIN},
+    damos::age_in_aggregations,
+    tier::{detect, Direction, NodeChain, TierConfig, MAX_CHAIN},
+    tier_control::{
+        demote_budget, demote_want, pages, promote_budget, promote_demand, Budget, Efficiency,
+        Goals, TierNode, Window,
+    },
 };
-use crate::quota_loop::{initial_quota, QuotaLoop};
 use crate::reclaim::{basis_points, nonzero};
 use core::{
     fmt,
@@ -43,10 +47,12 @@ module_params! {
     tier: bool = false, 0o600;
     /// Nodes from the fastest to the slowest, e.g. "0,1,2" (empty: detected).
     tier_nodes: NodeChain = NodeChain::EMPTY, 0o600, check = nodes_with_memory;
-    /// Used memory of the upper node promotion aims at, in bp (0: no goal).
+    /// Used memory promotion fills the upper node to, in bp (0: no goal, the quota is fixed).
     tier_promote_goal_used_bp: u32 = 9970, 0o600, check = basis_points;
-    /// Free memory of a node demotion from it aims at, in bp (0: no goal).
+    /// Free memory a node keeps at least, in bp (0: no goal, demotion's quota is fixed).
     tier_demote_goal_free_bp: u32 = 50, 0o600, check = basis_points;
+    /// Share of a pair's hot memory wanted on the upper node, in bp (0: all).
+    tier_hot_on_fast_goal_bp: u32 = 10_000, 0o600, check = basis_points;
     /// Limit of bytes promoted per reset interval, per node (0: none).
     tier_promote_quota_sz: u64 = 200 << 20, 0o600;
     /// Promotion quota charge reset interval in milliseconds.
@@ -73,21 +79,45 @@ module_params! {
     tier_used_bp: PerNode = PerNode::UsedBp, 0o400;
     /// Free memory of each node of the chain, in bp, fastest first (read-only).
     tier_free_bp: PerNode = PerNode::FreeBp, 0o400;
-    /// Promotion size quota in effect on each node, fastest first (read-only).
+    /// Bytes of each node's regions promotion's access pattern takes (read-only).
+    tier_hot_sz: PerNode = PerNode::Hot, 0o400;
+    /// Bytes of each node's regions demotion's access pattern takes (read-only).
+    tier_cold_sz: PerNode = PerNode::Cold, 0o400;
+    /// Bytes each node's promotion wanted to move in its last interval (read-only).
+    tier_promote_wanted_sz: PerNode = PerNode::PromoteWant, 0o400;
+    /// Bytes each node's demotion wanted to move in its last interval (read-only).
+    tier_demote_wanted_sz: PerNode = PerNode::DemoteWant, 0o400;
+    /// Bytes each node's promotion may move in its current interval (read-only).
     tier_promote_effective_quota_sz: PerNode = PerNode::PromoteQuota, 0o400;
-    /// Demotion size quota in effect on each node, fastest first (read-only).
+    /// Bytes each node's demotion may move in its current interval (read-only).
     tier_demote_effective_quota_sz: PerNode = PerNode::DemoteQuota, 0o400;
+    /// Bytes of regions each node's promotion was tried on (read-only).
+    tier_node_promote_bytes_tried: PerNode = PerNode::PromoteTried, 0o400;
+    /// Bytes each node promoted (read-only).
+    tier_node_promote_bytes_migrated: PerNode = PerNode::PromoteMigrated, 0o400;
+    /// Bytes each node's promotion tried and did not move (read-only).
+    tier_node_promote_bytes_failed: PerNode = PerNode::PromoteFailed, 0o400;
+    /// Intervals in which each node's promotion used its whole quota (read-only).
+    tier_node_promote_quota_exceeds: PerNode = PerNode::PromoteExceeds, 0o400;
+    /// Bytes of regions each node's demotion was tried on (read-only).
+    tier_node_demote_bytes_tried: PerNode = PerNode::DemoteTried, 0o400;
+    /// Bytes each node demoted (read-only).
+    tier_node_demote_bytes_migrated: PerNode = PerNode::DemoteMigrated, 0o400;
+    /// Bytes each node's demotion tried and did not move (read-only).
+    tier_node_demote_bytes_failed: PerNode = PerNode::DemoteFailed, 0o400;
+    /// Intervals in which each node's demotion used its whole quota (read-only).
+    tier_node_demote_quota_exceeds: PerNode = PerNode::DemoteExceeds, 0o400;
     /// Total bytes of regions promotion was tried on (read-only).
     tier_promote_bytes_tried: u64 = 0, 0o400;
     /// Total bytes promoted (read-only).
     tier_promote_bytes_migrated: u64 = 0, 0o400;
-    /// Number of times promotion quotas were exceeded (read-only).
+    /// Intervals in which a node's promotion used its whole quota (read-only).
     tier_promote_quota_exceeds: u64 = 0, 0o400;
     /// Total bytes of regions demotion was tried on (read-only).
     tier_demote_bytes_tried: u64 = 0, 0o400;
     /// Total bytes demoted (read-only).
     tier_demote_bytes_migrated: u64 = 0, 0o400;
-    /// Number of times demotion quotas were exceeded (read-only).
+    /// Intervals in which a node's demotion used its whole quota (read-only).
     tier_demote_quota_exceeds: u64 = 0, 0o400;
 }
 
@@ -108,6 +138,7 @@ fn config() -> TierConfig {
         },
         hot_min_accesses: tier_hot_min_accesses.get(),
         cold_min_age_us: tier_cold_min_age.get(),
+        hot_on_fast_bp: tier_hot_on_fast_goal_bp.get().into(),
         promote: Direction {
             quota_sz: tier_promote_quota_sz.get(),
             reset_interval_ms: tier_promote_quota_reset_interval_ms.get(),
@@ -164,27 +195,65 @@ pub(crate) fn read_inputs() -> Result<Inputs> {
         ctx.set_attrs(&cfg.attrs)?;
         ctx.add_node_target(nid)?;
         let schemes = cfg.schemes(&chain, idx);
-        for (spec, d) in [
-            (schemes.promote, &cfg.promote),
-            (schemes.demote, &cfg.demote),
-        ] {
-            if let Some(mut spec) = spec {
-                spec.quota.sz = initial_quota(Tuner::Consist, d.quota_sz, d.goal_bp != 0);
-                ctx.add_scheme(&spec)?;
-            }
+        // Each scheme starts off; its first budget comes with the first
+        // aggregation, from the state of the chain.
+        for spec in [schemes.promote, schemes.demote].into_iter().flatten() {
+            ctx.add_scheme(&spec)?;
         }
         ctxs.push(ctx, GFP_KERNEL)?;
     }
     Ok(Inputs { chain, ctxs, cfg })
 }
 
-/// What one node's kdamond counted, for the module-wide statistics.
+/// What one direction of one node did, for the statistics.
+struct DirStats {
+    /// Bytes it wanted to move in its last interval.
+    want: AtomicU64,
+    /// Bytes it may move in its current interval.
+    quota: AtomicU64,
+    /// Bytes of regions tried, since the start.
+    tried: AtomicU64,
+    /// Bytes migrated, since the start.
+    migrated: AtomicU64,
+    /// Intervals that used the whole quota.
+    exceeds: AtomicU64,
+}
+
+impl DirStats {
+    const fn new() -> Self {
+        Self {
+            want: AtomicU64::new(0),
+            quota: AtomicU64::new(0),
+            tried: AtomicU64::new(0),
+            migrated: AtomicU64::new(0),
+            exceeds: AtomicU64::new(0),
+        }
+    }
+
+    fn clear(&self) {
+        let r = Ordering::Relaxed;
+        for c in [
+            &self.want,
+            &self.quota,
+            &self.tried,
+            &self.migrated,
+            &self.exceeds,
+        ] {
+            c.store(0, r);
+        }
+    }
+}
+
+/// What one node's kdamond measured and did; also what the kdamonds of
+/// its neighbours read of it (its hot and cold bytes, the bytes it wants
+/// to demote).
 struct NodeStats {
     used_bp: AtomicU64,
     free_bp: AtomicU64,
-    /// Promotion and demotion: bytes tried, bytes migrated, quota exceeds,
-    /// effective size quota.
-    counts: [[AtomicU64; 4]; 2],
+    hot: AtomicU64,
+    cold: AtomicU64,
+    promote: DirStats,
+    demote: DirStats,
 }
 
 impl NodeStats {
@@ -192,10 +261,17 @@ impl NodeStats {
         Self {
             used_bp: AtomicU64::new(0),
             free_bp: AtomicU64::new(0),
-            counts: [
-                [const { AtomicU64::new(0) }; 4],
-                [const { AtomicU64::new(0) }; 4],
-            ],
+            hot: AtomicU64::new(0),
+            cold: AtomicU64::new(0),
+            promote: DirStats::new(),
+            demote: DirStats::new(),
+        }
+    }
+
+    fn dir(&self, d: Dir) -> &DirStats {
+        match d {
+            Dir::Promote => &self.promote,
+            Dir::Demote => &self.demote,
         }
     }
 }
@@ -208,9 +284,11 @@ static STATS_LEN: AtomicUsize = AtomicUsize::new(0);
 pub(crate) fn reset_stats(chain: &NodeChain) {
     let r = Ordering::Relaxed;
     for s in &STATS {
-        s.used_bp.store(0, r);
-        s.free_bp.store(0, r);
-        s.counts.iter().flatten().for_each(|c| c.store(0, r));
+        for c in [&s.used_bp, &s.free_bp, &s.hot, &s.cold] {
+            c.store(0, r);
+        }
+        s.promote.clear();
+        s.demote.clear();
     }
     STATS_LEN.store(chain.len(), r);
     tier_active_nodes.set(*chain);
@@ -227,33 +305,94 @@ pub(crate) fn stopped() {
 fn publish_totals() {
     let r = Ordering::Relaxed;
     let n = STATS_LEN.load(r).min(MAX_CHAIN);
-    let sum = |dir: usize, i: usize| {
+    let sum = |f: fn(&NodeStats) -> &AtomicU64| {
         STATS[..n]
             .iter()
-            .map(|s| s.counts[dir][i].load(r))
+            .map(|s| f(s).load(r))
             .fold(0u64, u64::wrapping_add)
     };
-    tier_promote_bytes_tried.set(sum(0, 0));
-    tier_promote_bytes_migrated.set(sum(0, 1));
-    tier_promote_quota_exceeds.set(sum(0, 2));
-    tier_demote_bytes_tried.set(sum(1, 0));
-    tier_demote_bytes_migrated.set(sum(1, 1));
-    tier_demote_quota_exceeds.set(sum(1, 2));
+    tier_promote_bytes_tried.set(sum(|s| &s.promote.tried));
+    tier_promote_bytes_migrated.set(sum(|s| &s.promote.migrated));
+    tier_promote_quota_exceeds.set(sum(|s| &s.promote.exceeds));
+    tier_demote_bytes_tried.set(sum(|s| &s.demote.tried));
+    tier_demote_bytes_migrated.set(sum(|s| &s.demote.migrated));
+    tier_demote_quota_exceeds.set(sum(|s| &s.demote.exceeds));
 }
 
-/// The read-only per-node views (`tier_used_bp`, `tier_free_bp` and the
-/// effective quotas): shown as "9950,1200", one value per node of the
-/// running chain, fastest first.
+/// A direction of migration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dir {
+    /// Hot pages to the node above.
+    Promote,
+    /// Cold pages to the node below.
+    Demote,
+}
+
+/// The read-only per-node views: shown as "9950,1200", one value per node
+/// of the running chain, fastest first; each value as of its node's last
+/// aggregation. Promotion's are 0 on the first node, demotion's on the
+/// last.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PerNode {
     /// Used memory, bp.
     UsedBp,
     /// Free memory, bp.
     FreeBp,
-    /// Promotion's effective size quota (0 on the first node).
+    /// Bytes of hot regions.
+    Hot,
+    /// Bytes of cold regions.
+    Cold,
+    /// Promotion: bytes wanted in the last interval.
+    PromoteWant,
+    /// Promotion: bytes allowed in the current interval.
     PromoteQuota,
-    /// Demotion's effective size quota (0 on the last node).
+    /// Promotion: bytes of regions tried.
+    PromoteTried,
+    /// Promotion: bytes migrated.
+    PromoteMigrated,
+    /// Promotion: bytes tried and not migrated.
+    PromoteFailed,
+    /// Promotion: intervals that used the whole quota.
+    PromoteExceeds,
+    /// Demotion: as for promotion.
+    DemoteWant,
+    /// Demotion: as for promotion.
     DemoteQuota,
+    /// Demotion: as for promotion.
+    DemoteTried,
+    /// Demotion: as for promotion.
+    DemoteMigrated,
+    /// Demotion: as for promotion.
+    DemoteFailed,
+    /// Demotion: as for promotion.
+    DemoteExceeds,
+}
+
+impl PerNode {
+    fn value(&self, s: &NodeStats) -> u64 {
+        use PerNode::*;
+        let r = Ordering::Relaxed;
+        let (d, p) = (&s.demote, &s.promote);
+        let failed = |d: &DirStats| d.tried.load(r).saturating_sub(d.migrated.load(r));
+        match self {
+            UsedBp => s.used_bp.load(r),
+            FreeBp => s.free_bp.load(r),
+            Hot => s.hot.load(r),
+            Cold => s.cold.load(r),
+            PromoteWant => p.want.load(r),
+            PromoteQuota => p.quota.load(r),
+            PromoteTried => p.tried.load(r),
+            PromoteMigrated => p.migrated.load(r),
+            PromoteFailed => failed(p),
+            PromoteExceeds => p.exceeds.load(r),
+            DemoteWant => d.want.load(r),
+            DemoteQuota => d.quota.load(r),
+            DemoteTried => d.tried.load(r),
+            DemoteMigrated => d.migrated.load(r),
+            DemoteFailed => failed(d),
+            DemoteExceeds => d.exceeds.load(r),
+        }
+    }
 }
 
 impl ParamValue for PerNode {
@@ -262,19 +401,12 @@ impl ParamValue for PerNode {
         None
     }
     fn show(&self, f: &mut dyn fmt::Write) -> fmt::Result {
-        let r = Ordering::Relaxed;
-        let n = STATS_LEN.load(r).min(MAX_CHAIN);
+        let n = STATS_LEN.load(Ordering::Relaxed).min(MAX_CHAIN);
         for (i, s) in STATS[..n].iter().enumerate() {
             if i > 0 {
                 f.write_char(',')?;
             }
-            let v = match self {
-                PerNode::UsedBp => &s.used_bp,
-                PerNode::FreeBp => &s.free_bp,
-                PerNode::PromoteQuota => &s.counts[0][3],
-                PerNode::DemoteQuota => &s.counts[1][3],
-            };
-            write!(f, "{}", v.load(r))?;
+            write!(f, "{}", self.value(s))?;
         }
         Ok(())
     }
@@ -282,48 +414,94 @@ impl ParamValue for PerNode {
 
 /// The settings one node's callbacks read, replaced by `commit_inputs`
 /// field by field (a step may see a mix of two consistent settings).
-struct DirectionCell {
-    cap: AtomicU64,
-    reset_interval_ms: AtomicU64,
-    goal_bp: AtomicU64,
+struct SettingsCell {
+    hot_min_accesses: AtomicU64,
+    cold_min_age: AtomicU64,
+    hot_on_fast_bp: AtomicU64,
+    /// Promotion's, then demotion's: cap, reset interval, goal.
+    dirs: [[AtomicU64; 3]; 2],
 }
 
-impl DirectionCell {
-    fn new(d: &Direction) -> Self {
-        Self {
-            cap: AtomicU64::new(d.quota_sz),
-            reset_interval_ms: AtomicU64::new(d.reset_interval_ms),
-            goal_bp: AtomicU64::new(d.goal_bp),
+impl SettingsCell {
+    fn new(cfg: &TierConfig) -> Self {
+        let s = Self {
+            hot_min_accesses: AtomicU64::new(0),
+            cold_min_age: AtomicU64::new(0),
+            hot_on_fast_bp: AtomicU64::new(0),
+            dirs: [
+                [const { AtomicU64::new(0) }; 3],
+                [const { AtomicU64::new(0) }; 3],
+            ],
+        };
+        s.set(cfg);
+        s
+    }
+
+    fn set(&self, cfg: &TierConfig) {
+        let r = Ordering::Relaxed;
+        self.hot_min_accesses.store(cfg.hot_min_accesses.into(), r);
+        self.cold_min_age.store(
+            age_in_aggregations(cfg.cold_min_age_us, cfg.attrs.aggr_interval_us).into(),
+            r,
+        );
+        self.hot_on_fast_bp.store(cfg.hot_on_fast_bp, r);
+        for (cell, d) in self.dirs.iter().zip([&cfg.promote, &cfg.demote]) {
+            cell[0].store(d.quota_sz, r);
+            cell[1].store(d.reset_interval_ms, r);
+            cell[2].store(d.goal_bp, r);
         }
     }
 
-    fn set(&self, d: &Direction) {
+    fn dir(&self, d: Dir) -> Direction {
         let r = Ordering::Relaxed;
-        self.cap.store(d.quota_sz, r);
-        self.reset_interval_ms.store(d.reset_interval_ms, r);
-        self.goal_bp.store(d.goal_bp, r);
+        let cell = &self.dirs[d as usize];
+        Direction {
+            quota_sz: cell[0].load(r),
+            reset_interval_ms: cell[1].load(r),
+            goal_bp: cell[2].load(r),
+        }
+    }
+
+    fn goals(&self) -> Goals {
+        Goals {
+            promote_used_bp: self.dir(Dir::Promote).goal_bp,
+            demote_free_bp: self.dir(Dir::Demote).goal_bp,
+            hot_on_fast_bp: self.hot_on_fast_bp.load(Ordering::Relaxed),
+        }
     }
 }
 
-/// One scheme of a node: where it migrates to, its settings and its loop.
+/// One scheme of a node and what its kdamond remembers of it (atomics
+/// only to make it `Sync`: only that kdamond uses them).
 struct Mover {
-    /// The node promotion fills (its used memory is the goal), or the node
-    /// demotion empties (its free memory is).
-    goal_nid: i32,
-    /// 0: promotion, 1: demotion (index into [`NodeStats::counts`]).
-    dir: usize,
-    cfg: DirectionCell,
-    quota_loop: QuotaLoop,
+    dir: Dir,
+    /// Its index in the context.
+    idx: usize,
+    /// The budget of its last interval (0: none, the scheme was off).
+    last_budget: AtomicU64,
+    /// Bytes charged to it, tried and moved up to the last step.
+    last_charged: AtomicU64,
+    last_tried: AtomicU64,
+    last_moved: AtomicU64,
+    /// Its [`Efficiency`], bp.
+    eff_bp: AtomicU64,
+    /// Its rate cap's [`Window`].
+    window_start_ns: AtomicU64,
+    window_used: AtomicU64,
 }
 
 impl Mover {
-    fn score(&self, mem: Option<NodeMem>) -> Option<u64> {
-        let goal = self.cfg.goal_bp.load(Ordering::Relaxed);
-        let mem = mem?;
-        if self.dir == 0 {
-            promote_score(mem, goal)
-        } else {
-            demote_score(mem, goal)
+    fn new(dir: Dir, idx: usize) -> Self {
+        Self {
+            dir,
+            idx,
+            last_budget: AtomicU64::new(0),
+            last_charged: AtomicU64::new(0),
+            last_tried: AtomicU64::new(0),
+            last_moved: AtomicU64::new(0),
+            eff_bp: AtomicU64::new(Efficiency::START.bp()),
+            window_start_ns: AtomicU64::new(0),
+            window_used: AtomicU64::new(0),
         }
     }
 }
@@ -332,50 +510,109 @@ impl Mover {
 pub(crate) struct TierCallbacks {
     /// Position in the chain.
     idx: usize,
-    nid: i32,
+    /// The chain's nodes, fastest first.
+    chain: NodeChain,
     /// The node's schemes in context order (promote first, if any).
     movers: KVec<Mover>,
+    cfg: SettingsCell,
+}
+
+/// Node `nid` in bytes, with its published hot and cold bytes.
+fn tier_node(nid: i32, stats: Option<&NodeStats>) -> TierNode {
+    let page = kernel::page::PAGE_SIZE as u64;
+    let mem = mm::node_mem(nid);
+    let r = Ordering::Relaxed;
+    TierNode {
+        total: mem.map_or(0, |m| m.total.saturating_mul(page)),
+        free: mem.map_or(0, |m| m.free.saturating_mul(page)),
+        wmark_high: mm::node_high_wmark_pages(nid).saturating_mul(page),
+        hot: stats.map_or(0, |s| s.hot.load(r)),
+        cold: stats.map_or(0, |s| s.cold.load(r)),
+    }
+}
+
+/// Gives scheme `s` a budget of `bytes` for the coming walk: the core then
+/// charges at most `bytes` more in its current charge window, or, if a
+/// window opens first, `bytes` in it; 0 turns the scheme off.
+fn give_budget(s: &mut SchemeMut<'_>, bytes: u64) -> Result {
+    if bytes == 0 {
+        return s.set_active(false);
+    }
+    let charged = s.as_ref().quota_state().charged_sz;
+    s.set_quota_sz(bytes);
+    s.set_effective_quota(charged.saturating_add(bytes));
+    s.set_active(true)
 }
 
 impl TierCallbacks {
     /// The callbacks of the node at position `idx` of `chain`.
     pub(crate) fn new(chain: &NodeChain, idx: usize, cfg: &TierConfig) -> Result<Self> {
         let roles = chain.roles(idx);
-        let nid = chain.get(idx).ok_or(EINVAL)?;
         let mut movers = KVec::with_capacity(2, GFP_KERNEL)?;
-        if let Some(upper) = roles.promote_to {
-            movers.push(
-                Mover {
-                    goal_nid: upper,
-                    dir: 0,
-                    cfg: DirectionCell::new(&cfg.promote),
-                    quota_loop: QuotaLoop::new(),
-                },
-                GFP_KERNEL,
-            )?;
+        let dirs = [
+            (roles.promote_to.is_some(), Dir::Promote),
+            (roles.demote_to.is_some(), Dir::Demote),
+        ];
+        for (_, dir) in dirs.into_iter().filter(|(has, _)| *has) {
+            let idx = movers.len();
+            movers.push(Mover::new(dir, idx), GFP_KERNEL)?;
         }
-        if roles.demote_to.is_some() {
-            movers.push(
-                Mover {
-                    goal_nid: nid,
-                    dir: 1,
-                    cfg: DirectionCell::new(&cfg.demote),
-                    quota_loop: QuotaLoop::new(),
-                },
-                GFP_KERNEL,
-            )?;
-        }
-        Ok(Self { idx, nid, movers })
+        chain.get(idx).ok_or(EINVAL)?;
+        Ok(Self {
+            idx,
+            chain: *chain,
+            movers,
+            cfg: SettingsCell::new(cfg),
+        })
     }
 
     /// New settings, from `commit_inputs` (the chain is the same).
     pub(crate) fn update(&self, cfg: &TierConfig) {
-        for m in self.movers.iter() {
-            m.cfg.set(if m.dir == 0 {
-                &cfg.promote
-            } else {
-                &cfg.demote
-            });
+        self.cfg.set(cfg);
+    }
+
+    /// The node at `idx` of the chain, if any.
+    fn node(&self, idx: Option<usize>) -> Option<TierNode> {
+        let idx = idx?;
+        let nid = self.chain.get(idx)?;
+        Some(tier_node(nid, STATS.get(idx)))
+    }
+
+    /// The bytes the node above this node's upper neighbour wants to
+    /// demote into it, and so on: what `demote_want` of node `idx` is.
+    fn demote_want_of(&self, idx: Option<usize>) -> u64 {
+        idx.and_then(|i| STATS.get(i))
+            .map_or(0, |s| s.demote.want.load(Ordering::Relaxed))
+    }
+
+    /// This step's budget of a direction, from the state of the chain; at
+    /// most `cap`.
+    fn budget(&self, dir: Dir, me: &TierNode, eff: Efficiency, cap: u64) -> Budget {
+        if self.cfg.dir(dir).goal_bp == 0 {
+            // No goal: the user's fixed quota.
+            return Budget {
+                want: cap,
+                bytes: pages(cap),
+            };
+        }
+        let g = self.cfg.goals();
+        let (up, down) = (self.idx.checked_sub(1), self.idx.checked_add(1));
+        match dir {
+            Dir::Promote => {
+                let Some(upper) = self.node(up) else {
+                    return Budget::default();
+                };
+                let from_above = self.demote_want_of(up.and_then(|u| u.checked_sub(1)));
+                promote_budget(&upper, me, from_above, &g, eff, cap)
+            }
+            Dir::Demote => {
+                let Some(lower) = self.node(down) else {
+                    return Budget::default();
+                };
+                let from_below = promote_demand(me, &lower, &g);
+                let want = demote_want(me, from_below, self.demote_want_of(up), &g);
+                demote_budget(me, want, &lower, &g, eff, cap)
+            }
         }
     }
 }
@@ -384,32 +621,65 @@ impl Callbacks for TierCallbacks {
     fn after_aggregation(&self, ctx: &mut Running<'_>) -> Result {
         super::commit_applied();
         let r = Ordering::Relaxed;
-        let Some(stats) = STATS.get(self.idx) else {
+        let (Some(stats), Some(nid)) = (STATS.get(self.idx), self.chain.get(self.idx)) else {
             return Ok(());
         };
-        if let Some(m) = mm::node_mem(self.nid) {
+        // What this node holds, as the schemes' access patterns see it.
+        let hot_min = self.cfg.hot_min_accesses.load(r);
+        let cold_age = self.cfg.cold_min_age.load(r);
+        let (mut hot, mut cold) = (0u64, 0u64);
+        ctx.for_each_region(|reg| {
+            if u64::from(reg.nr_accesses) >= hot_min {
+                hot = hot.saturating_add(reg.size());
+            }
+            if reg.nr_accesses == 0 && u64::from(reg.age) >= cold_age {
+                cold = cold.saturating_add(reg.size());
+            }
+        });
+        stats.hot.store(hot, r);
+        stats.cold.store(cold, r);
+        let me = tier_node(nid, Some(stats));
+        if let Some(m) = mm::node_mem(nid) {
             stats.used_bp.store(m.used_bp().unwrap_or(0), r);
             stats.free_bp.store(m.free_bp().unwrap_or(0), r);
         }
         let now = Ktime::ktime_get().to_ns() as u64;
-        for (i, m) in self.movers.iter().enumerate() {
-            let Some(mut s) = ctx.scheme(i) else {
+        for m in self.movers.iter() {
+            let Some(mut s) = ctx.scheme(m.idx) else {
                 continue;
             };
             let st = s.as_ref().stats();
-            let counts = &stats.counts[m.dir];
-            counts[0].store(st.sz_tried, r);
-            counts[1].store(st.sz_applied, r);
-            counts[2].store(st.qt_exceeds, r);
-            m.quota_loop.tick(
-                &mut s,
-                now,
-                m.cfg.reset_interval_ms.load(r),
-                Tuner::Consist,
-                m.cfg.cap.load(r),
-                || m.score(mm::node_mem(m.goal_nid)),
-            );
-            counts[3].store(s.as_ref().quota_state().esz, r);
+            let q = s.as_ref().quota_state();
+            let charged = q.total_charged_sz.wrapping_add(q.charged_sz);
+            let used = charged.wrapping_sub(m.last_charged.swap(charged, r));
+            let ds = stats.dir(m.dir);
+            let last_budget = m.last_budget.load(r);
+            if last_budget > 0 && used >= last_budget {
+                ds.exceeds.fetch_add(1, r);
+            }
+            let tried = st.sz_tried.wrapping_sub(m.last_tried.swap(st.sz_tried, r));
+            let moved = st
+                .sz_applied
+                .wrapping_sub(m.last_moved.swap(st.sz_applied, r));
+            let eff = Efficiency::from_bp(m.eff_bp.load(r)).next(tried, moved);
+            m.eff_bp.store(eff.bp(), r);
+            let d = self.cfg.dir(m.dir);
+            let mut w = Window {
+                start_ns: m.window_start_ns.load(r),
+                used: m.window_used.load(r),
+            };
+            let cap = w.cap(now, used, d.quota_sz, d.reset_interval_ms);
+            m.window_start_ns.store(w.start_ns, r);
+            m.window_used.store(w.used, r);
+            let b = self.budget(m.dir, &me, eff, cap);
+            // Published before the scheme is given its budget, so that the
+            // neighbours see this node's demand as soon as possible.
+            ds.want.store(b.want, r);
+            give_budget(&mut s, b.bytes)?;
+            m.last_budget.store(b.bytes, r);
+            ds.quota.store(b.bytes, r);
+            ds.tried.store(st.sz_tried, r);
+            ds.migrated.store(st.sz_applied, r);
         }
         publish_totals();
         Ok(())

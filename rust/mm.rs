@@ -75,6 +75,34 @@ pub fn node_mem(nid: i32) -> Option<NodeMem> {
     })
 }
 
+/// The high watermarks of node `nid`'s zones, boosts included, summed, in
+/// pages (0 for a node that does not exist): `high_wmark_pages()` of each.
+pub fn node_high_wmark_pages(nid: i32) -> u64 {
+    let pgdat = pgdat(nid);
+    if pgdat.is_null() {
+        return 0;
+    }
+    // SAFETY: `pgdat` is a node's data, never freed; its zones are part of
+    // it. The watermarks change when `min_free_kbytes` or the boost change,
+    // and a racy read of a word is what `/proc/zoneinfo` does too.
+    let zones = unsafe { &*core::ptr::addr_of!((*pgdat).node_zones) };
+    zones
+        .iter()
+        .map(|z| {
+            // SAFETY: as above; volatile as the values change under us.
+            let (high, boost) = unsafe {
+                (
+                    core::ptr::read_volatile(core::ptr::addr_of!(
+                        z._watermark[kb::zone_watermarks_WMARK_HIGH as usize]
+                    )),
+                    core::ptr::read_volatile(core::ptr::addr_of!(z.watermark_boost)),
+                )
+            };
+            (high as u64).saturating_add(boost as u64)
+        })
+        .fold(0, u64::saturating_add)
+}
+
 /// Whether node `nid` has CPUs (`N_CPU` in the node states).
 fn node_has_cpu(nid: i32) -> bool {
     let Ok(idx) = usize::try_from(nid) else {

@@ -227,6 +227,14 @@ impl Running<'_> {
         self.schemes().nth(idx)
     }
 
+    /// Calls `f` on every monitoring region, as the last aggregation left
+    /// them.
+    pub fn for_each_region(&self, f: impl FnMut(super::Region)) {
+        // SAFETY: `ctx` is valid (type invariant), and only its kdamond,
+        // which is running this callback, changes its targets and regions.
+        unsafe { super::region::for_each_region(self.ctx, f) }
+    }
+
     /// The monitoring attributes.
     pub fn attrs(&self) -> MonitoringAttrs {
         // SAFETY: `ctx` is valid (type invariant).

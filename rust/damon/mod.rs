@@ -18,11 +18,13 @@
 
 mod callbacks;
 mod context;
+mod region;
 mod scheme;
 
 pub use crate::policy::attrs::MonitoringAttrs;
 pub use callbacks::{Callbacks, Kdamond, Running};
 pub use context::{Context, Ops};
+pub use region::Region;
 pub use scheme::{QuotaState, SchemeMut, SchemeRef, Schemes};
 
 use kernel::prelude::*;

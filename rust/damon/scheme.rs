@@ -405,6 +405,19 @@ impl<'a> SchemeMut<'a> {
         self.raw_mut().quota.esz = usize::try_from(esz).unwrap_or(usize::MAX);
     }
 
+    /// Turns the scheme on or off without touching its quota accounting:
+    /// the core skips a scheme whose watermarks are not activated, and
+    /// re-evaluates activation only for schemes with a watermark metric.
+    /// `EINVAL` for a scheme that has one (its watermarks decide).
+    pub fn set_active(&mut self, active: bool) -> Result {
+        let w = &mut self.raw_mut().wmarks;
+        if w.metric != b::damos_wmark_metric_DAMOS_WMARK_NONE {
+            return Err(EINVAL);
+        }
+        w.activated = active;
+        Ok(())
+    }
+
     /// Takes back up to `bytes` of what the current charge window was
     /// charged; returns what was refunded.
     pub fn refund_charge(&mut self, bytes: u64) -> u64 {

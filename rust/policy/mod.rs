@@ -17,3 +17,4 @@ pub mod node;
 pub mod quota;
 pub mod reclaim;
 pub mod tier;
+pub mod tier_control;

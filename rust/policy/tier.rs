@@ -15,8 +15,6 @@ use super::attrs::MonitoringAttrs;
 use super::damos::{
     age_in_aggregations, AccessPattern, Action, Filter, Quota, SchemeSpec, Watermarks, MIN_REGION,
 };
-use super::node::NodeMem;
-use super::quota::goal_score;
 use core::fmt;
 
 /// The most nodes a chain holds.
@@ -200,26 +198,6 @@ pub struct Roles {
     pub demote_to: Option<i32>,
 }
 
-/// The score of a promote scheme, in bp of its goal: the used memory of the
-/// node it promotes to against `goal_used_bp`. `None` when there is no goal
-/// (0) or the node has no memory: the quota is then the user's.
-pub fn promote_score(upper: NodeMem, goal_used_bp: u64) -> Option<u64> {
-    if goal_used_bp == 0 {
-        return None;
-    }
-    upper.used_bp().map(|used| goal_score(used, goal_used_bp))
-}
-
-/// The score of a demote scheme, in bp of its goal: the free memory of the
-/// node it demotes from against `goal_free_bp`; `None` as for
-/// [`promote_score`].
-pub fn demote_score(this: NodeMem, goal_free_bp: u64) -> Option<u64> {
-    if goal_free_bp == 0 {
-        return None;
-    }
-    this.free_bp().map(|free| goal_score(free, goal_free_bp))
-}
-
 /// One direction of migration: its size quota and its goal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Direction {
@@ -227,9 +205,9 @@ pub struct Direction {
     pub quota_sz: u64,
     /// Quota charge reset interval, ms.
     pub reset_interval_ms: u64,
-    /// Goal in bp: used memory of the upper node for promotion, free
-    /// memory of the node itself for demotion (0: no goal, the quota is
-    /// fixed).
+    /// Goal in bp: used memory promotion fills the upper node to, free
+    /// memory a node keeps (0: no goal, the quota is fixed); see
+    /// `tier_control`.
     pub goal_bp: u64,
 }
 
@@ -243,6 +221,8 @@ pub struct TierConfig {
     pub hot_min_accesses: u32,
     /// Regions not accessed for this long (µs) are cold.
     pub cold_min_age_us: u64,
+    /// Share of a pair's hot memory wanted on the upper node, bp (0: all).
+    pub hot_on_fast_bp: u64,
     /// Promotion.
     pub promote: Direction,
     /// Demotion.
@@ -255,6 +235,7 @@ pub const DEFAULT: TierConfig = TierConfig {
     attrs: MonitoringAttrs::DEFAULT,
     hot_min_accesses: 1,
     cold_min_age_us: 5_000_000,
+    hot_on_fast_bp: 10_000,
     promote: Direction {
         quota_sz: 200 << 20,
         reset_interval_ms: 1000,
@@ -469,22 +450,6 @@ mod tests {
             info(1, true, false),
         ];
         assert_eq!(format!("{}", detect(&odd)), "0,1");
-    }
-
-    #[test]
-    fn goal_scores() {
-        let mem = |total, free| NodeMem { total, free };
-        // Upstream's defaults: 99.7% used, 0.5% free.
-        assert_eq!(promote_score(mem(1000, 3), 9970), Some(10_000));
-        assert!(promote_score(mem(1000, 500), 9970).unwrap() < 10_000);
-        assert!(promote_score(mem(1000, 0), 9970).unwrap() > 10_000);
-        assert_eq!(demote_score(mem(1000, 5), 50), Some(10_000));
-        assert!(demote_score(mem(1000, 1), 50).unwrap() < 10_000);
-        assert!(demote_score(mem(1000, 500), 50).unwrap() > 10_000);
-        assert_eq!(promote_score(mem(1000, 3), 0), None);
-        assert_eq!(demote_score(mem(1000, 3), 0), None);
-        assert_eq!(promote_score(mem(0, 0), 9970), None);
-        assert_eq!(demote_score(mem(0, 0), 50), None);
     }
 
     #[test]

@@ -14,7 +14,8 @@ use crate::policy::{
     node::NodeMem,
     quota::{feed_loop_next_input, goal_score, Allowance, GoalLoop, Tuner},
     reclaim::{ConfigError, DEFAULT},
-    tier::{self, demote_score, detect, promote_score, ChainError, NodeChain, NodeInfo},
+    tier::{self, detect, ChainError, NodeChain, NodeInfo},
+    tier_control::{demote_want, promote_budget, promote_demand, Efficiency, Goals, TierNode},
 };
 
 fn attrs_validation(t: &mut Test) {
@@ -259,9 +260,8 @@ fn tier_detection(t: &mut Test) {
     t.expect(detect(&[info(0, true, true)]).is_empty(), "one node: none");
 }
 
-/// Each node gets the schemes its position calls for, and the goals
-/// score the right node.
-fn tier_schemes_and_goals(t: &mut Test) {
+/// Each node gets the schemes its position calls for.
+fn tier_schemes(t: &mut Test) {
     let Ok(chain) = NodeChain::parse(b"0,1,2") else {
         t.expect(false, "chain parses");
         return;
@@ -287,17 +287,39 @@ fn tier_schemes_and_goals(t: &mut Test) {
             &[Filter::Young { matching: true }][..],
         )),
     );
-    let mem = |total, free| NodeMem { total, free };
-    t.expect_eq(promote_score(mem(1000, 3), 9970), Some(10_000));
-    t.expect(
-        promote_score(mem(1000, 300), 9970).is_some_and(|s| s < 10_000),
-        "a free upper node asks for promotion",
+}
+
+/// The exchange rule in the kernel: a full upper node demotes as much cold
+/// memory as the hot memory waiting below needs, and promotion fills only
+/// the room there is.
+fn tier_exchange(t: &mut Test) {
+    const MIB: u64 = 1 << 20;
+    let g = Goals {
+        promote_used_bp: 9970,
+        demote_free_bp: 50,
+        hot_on_fast_bp: 10_000,
+    };
+    let node = |free, hot, cold| TierNode {
+        total: 512 * MIB,
+        free: free * MIB,
+        wmark_high: 3 * MIB,
+        hot: hot * MIB,
+        cold: cold * MIB,
+    };
+    let (up, low) = (node(1, 0, 360), node(350, 150, 0));
+    let demand = promote_demand(&up, &low, &g);
+    t.expect_eq(demand, 150 * MIB);
+    t.expect_eq(
+        promote_budget(&up, &low, 0, &g, Efficiency::START, u64::MAX).bytes,
+        0,
     );
-    t.expect(
-        demote_score(mem(1000, 1), 50).is_some_and(|s| s < 10_000),
-        "a full node asks for demotion",
+    t.expect_eq(demote_want(&up, demand, 0, &g), 152 * MIB);
+    let roomy = node(200, 0, 360);
+    t.expect_eq(
+        promote_budget(&roomy, &low, 0, &g, Efficiency::START, u64::MAX).bytes,
+        150 * MIB,
     );
-    t.expect_eq(demote_score(mem(1000, 1), 0), None);
+    t.expect_eq(demote_want(&roomy, demand, 0, &g), 0);
 }
 
 kunit_suite!(
@@ -316,6 +338,7 @@ kunit_suite!(
         min_age_robustness,
         tier_chain_parsing,
         tier_detection,
-        tier_schemes_and_goals,
+        tier_schemes,
+        tier_exchange,
     ]
 );

@@ -1,0 +1,190 @@
+# Tiering where it is needed: fast nodes already full of cold memory.
+# tools/test.sh boots it on the benchmark kernel (no debug options: this is
+# about behaviour, and migrations under KASAN are slow) with --numa 3:
+# node 0 has the CPUs, nodes 1 and 2 are CPU-less, 512 MiB each.
+#
+#   tier-full.sh [SECONDS [PHASE...]]   SECONDS bounds each phase (default
+#                                       60); PHASEs (default all): full2
+#                                       full3 big leak
+#
+# full2: chain 0,1; a never-touched filler of 68% of node 0 on node 0, a
+#   hot set of 30% of node 0 on node 1 (the benchmark's tiering scenario):
+#   the hot set reaches node 0, as much of the filler as that needs leaves
+#   it, and the filler does not come back.
+# full3: chain 0,1,2; nodes 0 and 1 both full of cold memory, the hot set
+#   on node 2: the hot set climbs two nodes, cold memory moves down.
+# big: chain 0,1; a hot set larger than node 0, on node 1, and some cold
+#   memory on node 0: node 0 ends full of hot memory at the promotion goal,
+#   and migration stops (no oscillation).
+# leak: chain 0,1,2; hot and never-touched cold sets on node 2: the cold
+#   set stays where it is.
+# Every phase prints its trajectory ("tier: ..."), the figures the notes
+# quote.
+. /test/lib.sh
+limit=${1:-60}
+[ $# -gt 0 ] && shift
+phases=${*:-full2 full3 big leak}
+
+check tier_full_vm_has_three_nodes [ -d /sys/devices/system/node/node2 ]
+kunit_quiet 2>/dev/null
+
+# mib BYTES: BYTES in MiB, one decimal.
+mib() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; }
+
+# sum LIST: the sum of a comma-separated list.
+sum() { echo "$1" | tr , '\n' | awk '{ s += $1 } END { printf "%d", s }'; }
+
+# trace TAG T: one line of the controller's state.
+trace() {
+	echo "tier: $1: t=${2}s hot on 0/1/2 $(region_share hot 0)/$(region_share hot 1)/$(region_share hot 2)%," \
+		"cold on 0/1/2 $(region_share cold 0)/$(region_share cold 1)/$(region_share cold 2)%," \
+		"used bp $(param tier_used_bp) (goal $(param tier_promote_goal_used_bp))," \
+		"hot sz $(param tier_hot_sz) cold sz $(param tier_cold_sz)," \
+		"promote want $(param tier_promote_wanted_sz) quota $(param tier_promote_effective_quota_sz)" \
+		"migrated $(param tier_node_promote_bytes_migrated)," \
+		"demote want $(param tier_demote_wanted_sz) quota $(param tier_demote_effective_quota_sz)" \
+		"migrated $(param tier_node_demote_bytes_migrated)"
+}
+
+# migrated: bytes promoted and demoted so far, all nodes.
+migrated() {
+	echo $(( $(param tier_promote_bytes_migrated) + $(param tier_demote_bytes_migrated) ))
+}
+
+# run_until TAG SECONDS: traces every 2 s for SECONDS, or until 95% of the
+# hot set is on node 0 (then sets reached_at); samples the bytes migrated
+# at each step in /tmp/migrated.
+run_until() {
+	local t=0
+	reached_at=
+	: > /tmp/migrated
+	trace "$1" 0
+	while [ $t -lt "$2" ]; do
+		sleep 2; t=$((t + 2))
+		trace "$1" $t
+		migrated >> /tmp/migrated
+		if [ -z "$reached_at" ] && [ "$(region_share hot 0)" -ge 95 ]; then
+			reached_at=$t
+			[ -n "${3:-}" ] || break
+		fi
+	done
+}
+
+# stats_consistent TAG: per node and direction, bytes migrated never exceed
+# bytes tried, and both are whole pages.
+stats_consistent() {
+	local d f tried migrated ok=0
+	for d in promote demote; do
+		tried=$(param tier_node_${d}_bytes_tried)
+		migrated=$(param tier_node_${d}_bytes_migrated)
+		echo "$tried $migrated" | awk '{
+			n = split($1, t, ","); split($2, m, ",")
+			for (i = 1; i <= n; i++)
+				if (m[i] > t[i] || t[i] % 4096 || m[i] % 4096) exit 1
+		}' || ok=1
+	done
+	check_eq "${1}_stats_consistent" $ok 0
+}
+
+# full2: the benchmark's scenario, scaled to this VM.
+if case " $phases " in *" full2 "*) true ;; *) false ;; esac; then
+	total=$(node_kb MemTotal 0)
+	cold_kb=$((total * 68 / 100)) hot_kb=$((total * 30 / 100))
+	printf 'cold, %dK\nhot, %dK\n\nrun\n3600000\nhot, 1, 4096, 1\n' $cold_kb $hot_kb > /tmp/tf.cfg
+	check full2_masim_ready start_masim /tmp/tf.cfg --bind cold:0 --bind hot:1
+	free0=$(node_kb MemFree 0)
+	echo "tier: full2: node 0 $total KiB, $free0 KiB free; filler $cold_kb KiB, hot set $hot_kb KiB"
+	check full2_hot_set_does_not_fit [ "$free0" -lt "$hot_kb" ]
+	check full2_insmod insmod /damon_autotune.ko enabled=Y reclaim=N tier=Y tier_nodes=0,1 \
+		tier_cold_min_age=3000000
+	run_until full2 "$limit"
+	hot0=$(region_share hot 0)
+	cold_min=$(region_share cold 0)
+	echo "tier: full2: ${hot0}% of the hot set on node 0 after ${reached_at:-more than $limit} s"
+	check full2_hot_set_on_node0 [ "$hot0" -ge 80 ]
+	# Room for the hot set came from the filler: what left node 0 is at
+	# least the hot set's part on node 0 less the free memory there was.
+	left_kb=$(( cold_kb * (100 - cold_min) / 100 ))
+	need_kb=$(( hot_kb * hot0 / 100 - free0 ))
+	echo "tier: full2: $left_kb KiB of the filler left node 0, $need_kb KiB needed"
+	check full2_filler_made_room [ "$left_kb" -ge "$need_kb" ]
+	# Held: 20 s more, and the filler does not come back.
+	m0=$(migrated)
+	run_until full2-held 20 hold
+	m1=$(migrated)
+	cold_end=$(region_share cold 0)
+	echo "tier: full2: filler on node 0 ${cold_min}% -> ${cold_end}%; $(mib $((m1 - m0))) MiB migrated in the last 20 s; used bp $(param tier_used_bp)"
+	check full2_filler_does_not_come_back [ $((cold_end - cold_min)) -lt 10 ]
+	check full2_hot_set_stays [ "$(region_share hot 0)" -ge 80 ]
+	check full2_little_churn [ $((m1 - m0)) -le $((hot_kb * 1024 / 10)) ]
+	check full2_used_near_goal [ "$(param tier_used_bp | cut -d, -f1)" -ge 9800 ]
+	stats_consistent full2
+	check full2_rmmod rmmod damon_autotune
+	stop_masim
+fi
+
+# full3: nodes 0 and 1 full of cold memory, the hot set on node 2.
+if case " $phases " in *" full3 "*) true ;; *) false ;; esac; then
+	t0=$(node_kb MemTotal 0) t1=$(node_kb MemTotal 1)
+	c0=$((t0 * 85 / 100)) c1=$((t1 * 85 / 100)) hot_kb=$((t0 * 25 / 100))
+	printf 'cold, %dK\ncold1, %dK\nhot, %dK\n\nrun\n3600000\nhot, 1, 4096, 1\n' $c0 $c1 $hot_kb > /tmp/tf.cfg
+	check full3_masim_ready start_masim /tmp/tf.cfg --bind cold:0 --bind cold1:1 --bind hot:2
+	echo "tier: full3: free on node 0/1: $(node_kb MemFree 0)/$(node_kb MemFree 1) KiB; hot set $hot_kb KiB"
+	check full3_insmod insmod /damon_autotune.ko enabled=Y reclaim=N tier=Y tier_nodes=0,1,2 \
+		tier_cold_min_age=3000000
+	run_until full3 $((limit * 2))
+	hot0=$(region_share hot 0)
+	echo "tier: full3: ${hot0}% of the hot set on node 0 after ${reached_at:-more than $((limit * 2))} s;" \
+		"node 0's filler on 0/1/2: $(region_share cold 0)/$(region_share cold 1)/$(region_share cold 2)%;" \
+		"node 1's filler on 1/2: $(region_share cold1 1)/$(region_share cold1 2)%"
+	check full3_hot_set_on_node0 [ "$hot0" -ge 80 ]
+	# One hop at a time: node 0's filler goes to node 1, not past it,
+	# and node 1 makes room by demoting to node 2.
+	check full3_cold_moves_one_hop [ "$(region_share cold 1)" -gt "$(region_share cold 2)" ]
+	check full3_node1_demoted [ "$(region_share cold1 2)" -gt 0 ]
+	stats_consistent full3
+	check full3_rmmod rmmod damon_autotune
+	stop_masim
+fi
+
+# big: a hot set larger than node 0.
+if case " $phases " in *" big "*) true ;; *) false ;; esac; then
+	total=$(node_kb MemTotal 0)
+	cold_kb=$((total * 30 / 100)) hot_kb=$((total * 120 / 100))
+	printf 'cold, %dK\nhot, %dK\n\nrun\n3600000\nhot, 1, 4096, 1\n' $cold_kb $hot_kb > /tmp/tf.cfg
+	check big_masim_ready start_masim /tmp/tf.cfg --bind cold:0 --bind hot:1
+	check big_insmod insmod /damon_autotune.ko enabled=Y reclaim=N tier=Y tier_nodes=0,1 \
+		tier_cold_min_age=3000000
+	run_until big $((limit * 3 / 2)) hold
+	n=$(wc -l < /tmp/migrated)
+	third=$((n / 3))
+	first=$(sed -n "${third}p" /tmp/migrated)
+	last0=$(sed -n "$((n - third))p" /tmp/migrated)
+	last1=$(tail -n 1 /tmp/migrated)
+	used=$(param tier_used_bp | cut -d, -f1)
+	goal=$(param tier_promote_goal_used_bp)
+	echo "tier: big: used bp $used (goal $goal); migrated $(mib "$first") MiB in the first third, $(mib $((last1 - last0))) MiB in the last;" \
+		"cold on node 0 $(region_share cold 0)%"
+	check big_node0_full [ $((goal - used)) -le 200 ]
+	check big_cold_left_node0 [ "$(region_share cold 0)" -le 10 ]
+	check big_no_oscillation [ $((last1 - last0)) -le $((first / 10)) ]
+	stats_consistent big
+	check big_rmmod rmmod damon_autotune
+	stop_masim
+fi
+
+# leak: a never-touched set next to the hot set stays where it is.
+if case " $phases " in *" leak "*) true ;; *) false ;; esac; then
+	printf 'hot, 32M\ncold, 64M\n\nrun\n3600000\nhot, 1, 4096, 1\n' > /tmp/tf.cfg
+	check leak_masim_ready start_masim /tmp/tf.cfg --bind hot:2 --bind cold:2
+	check leak_insmod insmod /damon_autotune.ko enabled=Y reclaim=N tier=Y tier_nodes=0,1,2 \
+		tier_cold_min_age=3000000
+	run_until leak $((limit * 2))
+	echo "tier: leak: cold set on node 0/1/2: $(region_share cold 0)/$(region_share cold 1)/$(region_share cold 2)%"
+	check leak_hot_set_climbed [ "$(region_share hot 0)" -ge 80 ]
+	check leak_cold_set_stays [ "$(region_share cold 2)" -ge 95 ]
+	stats_consistent leak
+	check leak_rmmod rmmod damon_autotune
+	stop_masim
+fi
+echo "itest: done"
