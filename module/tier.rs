@@ -20,8 +20,8 @@ use crate::policy::{
     damos::age_in_aggregations,
     tier::{detect, Direction, NodeChain, TierConfig, MAX_CHAIN},
     tier_control::{
-        demote_budget, demote_want, pages, promote_budget, promote_demand, Budget, Efficiency,
-        Goals, TierNode, Window,
+        demote_budget, demote_want, pages, promote_budget, promote_demand, Budget, Goals, TierNode,
+        Window,
     },
 };
 use crate::reclaim::{basis_points, nonzero};
@@ -63,8 +63,10 @@ module_params! {
     tier_demote_quota_reset_interval_ms: u64 = 1000, 0o600, check = nonzero;
     /// Accesses per aggregation interval from which a region is hot.
     tier_hot_min_accesses: u32 = 1, 0o600;
+    /// Time a region's access frequency must have been stable before it is hot, in microseconds.
+    tier_hot_min_age: u64 = 0, 0o600;
     /// Time without access after which a region is cold, in microseconds.
-    tier_cold_min_age: u64 = 5_000_000, 0o600;
+    tier_cold_min_age: u64 = 1_000_000, 0o600;
     /// Sampling interval of the tiering contexts in microseconds.
     tier_sample_interval: u64 = 5_000, 0o600, check = nonzero;
     /// Aggregation interval of the tiering contexts in microseconds.
@@ -137,6 +139,7 @@ fn config() -> TierConfig {
             max_nr_regions: tier_max_nr_regions.get(),
         },
         hot_min_accesses: tier_hot_min_accesses.get(),
+        hot_min_age_us: tier_hot_min_age.get(),
         cold_min_age_us: tier_cold_min_age.get(),
         hot_on_fast_bp: tier_hot_on_fast_goal_bp.get().into(),
         promote: Direction {
@@ -416,6 +419,7 @@ impl ParamValue for PerNode {
 /// field by field (a step may see a mix of two consistent settings).
 struct SettingsCell {
     hot_min_accesses: AtomicU64,
+    hot_min_age: AtomicU64,
     cold_min_age: AtomicU64,
     hot_on_fast_bp: AtomicU64,
     /// Promotion's, then demotion's: cap, reset interval, goal.
@@ -426,6 +430,7 @@ impl SettingsCell {
     fn new(cfg: &TierConfig) -> Self {
         let s = Self {
             hot_min_accesses: AtomicU64::new(0),
+            hot_min_age: AtomicU64::new(0),
             cold_min_age: AtomicU64::new(0),
             hot_on_fast_bp: AtomicU64::new(0),
             dirs: [
@@ -440,6 +445,10 @@ impl SettingsCell {
     fn set(&self, cfg: &TierConfig) {
         let r = Ordering::Relaxed;
         self.hot_min_accesses.store(cfg.hot_min_accesses.into(), r);
+        self.hot_min_age.store(
+            age_in_aggregations(cfg.hot_min_age_us, cfg.attrs.aggr_interval_us).into(),
+            r,
+        );
         self.cold_min_age.store(
             age_in_aggregations(cfg.cold_min_age_us, cfg.attrs.aggr_interval_us).into(),
             r,
@@ -479,12 +488,8 @@ struct Mover {
     idx: usize,
     /// The budget of its last interval (0: none, the scheme was off).
     last_budget: AtomicU64,
-    /// Bytes charged to it, tried and moved up to the last step.
+    /// Bytes charged to it up to the last step.
     last_charged: AtomicU64,
-    last_tried: AtomicU64,
-    last_moved: AtomicU64,
-    /// Its [`Efficiency`], bp.
-    eff_bp: AtomicU64,
     /// Its rate cap's [`Window`].
     window_start_ns: AtomicU64,
     window_used: AtomicU64,
@@ -497,9 +502,6 @@ impl Mover {
             idx,
             last_budget: AtomicU64::new(0),
             last_charged: AtomicU64::new(0),
-            last_tried: AtomicU64::new(0),
-            last_moved: AtomicU64::new(0),
-            eff_bp: AtomicU64::new(Efficiency::START.bp()),
             window_start_ns: AtomicU64::new(0),
             window_used: AtomicU64::new(0),
         }
@@ -587,7 +589,7 @@ impl TierCallbacks {
 
     /// This step's budget of a direction, from the state of the chain; at
     /// most `cap`.
-    fn budget(&self, dir: Dir, me: &TierNode, eff: Efficiency, cap: u64) -> Budget {
+    fn budget(&self, dir: Dir, me: &TierNode, cap: u64) -> Budget {
         if self.cfg.dir(dir).goal_bp == 0 {
             // No goal: the user's fixed quota.
             return Budget {
@@ -603,7 +605,7 @@ impl TierCallbacks {
                     return Budget::default();
                 };
                 let from_above = self.demote_want_of(up.and_then(|u| u.checked_sub(1)));
-                promote_budget(&upper, me, from_above, &g, eff, cap)
+                promote_budget(&upper, me, from_above, &g, cap)
             }
             Dir::Demote => {
                 let Some(lower) = self.node(down) else {
@@ -611,7 +613,7 @@ impl TierCallbacks {
                 };
                 let from_below = promote_demand(me, &lower, &g);
                 let want = demote_want(me, from_below, self.demote_want_of(up), &g);
-                demote_budget(me, want, &lower, &g, eff, cap)
+                demote_budget(me, want, &lower, &g, cap)
             }
         }
     }
@@ -626,10 +628,11 @@ impl Callbacks for TierCallbacks {
         };
         // What this node holds, as the schemes' access patterns see it.
         let hot_min = self.cfg.hot_min_accesses.load(r);
+        let hot_age = self.cfg.hot_min_age.load(r);
         let cold_age = self.cfg.cold_min_age.load(r);
         let (mut hot, mut cold) = (0u64, 0u64);
         ctx.for_each_region(|reg| {
-            if u64::from(reg.nr_accesses) >= hot_min {
+            if u64::from(reg.nr_accesses) >= hot_min && u64::from(reg.age) >= hot_age {
                 hot = hot.saturating_add(reg.size());
             }
             if reg.nr_accesses == 0 && u64::from(reg.age) >= cold_age {
@@ -657,12 +660,6 @@ impl Callbacks for TierCallbacks {
             if last_budget > 0 && used >= last_budget {
                 ds.exceeds.fetch_add(1, r);
             }
-            let tried = st.sz_tried.wrapping_sub(m.last_tried.swap(st.sz_tried, r));
-            let moved = st
-                .sz_applied
-                .wrapping_sub(m.last_moved.swap(st.sz_applied, r));
-            let eff = Efficiency::from_bp(m.eff_bp.load(r)).next(tried, moved);
-            m.eff_bp.store(eff.bp(), r);
             let d = self.cfg.dir(m.dir);
             let mut w = Window {
                 start_ns: m.window_start_ns.load(r),
@@ -671,7 +668,7 @@ impl Callbacks for TierCallbacks {
             let cap = w.cap(now, used, d.quota_sz, d.reset_interval_ms);
             m.window_start_ns.store(w.start_ns, r);
             m.window_used.store(w.used, r);
-            let b = self.budget(m.dir, &me, eff, cap);
+            let b = self.budget(m.dir, &me, cap);
             // Published before the scheme is given its budget, so that the
             // neighbours see this node's demand as soon as possible.
             ds.want.store(b.want, r);

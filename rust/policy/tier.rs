@@ -219,6 +219,12 @@ pub struct TierConfig {
     /// Regions with at least this many accesses per aggregation interval
     /// are hot.
     pub hot_min_accesses: u32,
+    /// Regions are hot only once their access frequency has been stable
+    /// for this long (µs): a region that holds hot and never-used pages
+    /// alike counts a varying number of accesses, and promoting it would
+    /// move pages whose accessed bit was set when they were written and
+    /// never cleared since.
+    pub hot_min_age_us: u64,
     /// Regions not accessed for this long (µs) are cold.
     pub cold_min_age_us: u64,
     /// Share of a pair's hot memory wanted on the upper node, bp (0: all).
@@ -234,7 +240,8 @@ pub struct TierConfig {
 pub const DEFAULT: TierConfig = TierConfig {
     attrs: MonitoringAttrs::DEFAULT,
     hot_min_accesses: 1,
-    cold_min_age_us: 5_000_000,
+    hot_min_age_us: 0,
+    cold_min_age_us: 1_000_000,
     hot_on_fast_bp: 10_000,
     promote: Direction {
         quota_sz: 200 << 20,
@@ -287,7 +294,10 @@ impl TierConfig {
         let hot = AccessPattern {
             sz: (MIN_REGION, u64::MAX),
             nr_accesses: (self.hot_min_accesses, u32::MAX),
-            age: (0, u32::MAX),
+            age: (
+                age_in_aggregations(self.hot_min_age_us, self.attrs.aggr_interval_us),
+                u32::MAX,
+            ),
         };
         let cold = AccessPattern {
             sz: (MIN_REGION, u64::MAX),
@@ -472,7 +482,7 @@ mod tests {
         // Hot: accessed; cold: not accessed for cold_min_age.
         assert_eq!(p.pattern.nr_accesses, (1, u32::MAX));
         assert_eq!(d.pattern.nr_accesses, (0, 0));
-        assert_eq!(d.pattern.age.0, 50);
+        assert_eq!(d.pattern.age.0, 10);
         assert_eq!(p.quota.sz, 200 << 20);
         assert!(p.is_valid() && d.is_valid());
         let none = cfg.schemes(&chain, 3);

@@ -120,61 +120,21 @@ pub fn demote_want(node: &TierNode, from_below: u64, from_above: u64, g: &Goals)
 pub struct Budget {
     /// What the state asks for, before the room and the user's cap.
     pub want: u64,
-    /// What the scheme may charge (try), whole pages: what may move,
-    /// scaled by how much of what it tries it moves ([`Efficiency`]), at
-    /// most the bytes of regions it could try (`supply`) and the cap.
+    /// What the scheme may charge (try), whole pages: `want`, at most the
+    /// room on the target node, the bytes of regions it could try
+    /// (`supply`) and the cap. Pages the young-page filter skips are tried
+    /// and not moved; the next interval asks for them again, from the
+    /// state it then finds, rather than trying more at once and
+    /// overshooting when the pages a walk checked move on the next.
     pub bytes: u64,
 }
 
 impl Budget {
-    fn new(want: u64, room: u64, supply: u64, eff: Efficiency, cap: u64) -> Self {
+    fn new(want: u64, room: u64, supply: u64, cap: u64) -> Self {
         Self {
             want,
-            bytes: pages(eff.tries_for(want.min(room)).min(supply).min(cap)),
+            bytes: pages(want.min(room).min(supply).min(cap)),
         }
-    }
-}
-
-/// The share of the bytes a scheme tried that it moved, in bp, smoothed.
-/// Pages the young filter skips (a promotion's page not accessed since it
-/// was last checked, a demotion's page that was: and, the first time a
-/// page is checked, every page whose accessed bit was set when it was
-/// written and never cleared since) are tried and not moved, so a scheme
-/// must try more than it is to move.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Efficiency(u64);
-
-impl Efficiency {
-    /// Before any try: everything tried moves.
-    pub const START: Self = Self(10_000);
-    /// The lowest efficiency believed: a scheme tries at most this many
-    /// times what it is to move (10%: 10x).
-    pub const FLOOR_BP: u64 = 1_000;
-
-    /// An efficiency of `bp` (at least [`Self::FLOOR_BP`]).
-    pub fn from_bp(bp: u64) -> Self {
-        Self(bp.clamp(Self::FLOOR_BP, 10_000))
-    }
-
-    /// The efficiency in bp.
-    pub fn bp(&self) -> u64 {
-        self.0
-    }
-
-    /// The next value after an interval that tried `tried` bytes and moved
-    /// `moved` of them: half the old value, half the new; unchanged when
-    /// nothing was tried.
-    pub fn next(self, tried: u64, moved: u64) -> Self {
-        if tried == 0 {
-            return self;
-        }
-        let now = mul_div(moved.min(tried), 10_000, tried);
-        Self(((self.0 + now) / 2).max(Self::FLOOR_BP))
-    }
-
-    /// Bytes to try so as to move `bytes`.
-    pub fn tries_for(&self, bytes: u64) -> u64 {
-        mul_div(bytes, 10_000, self.0.max(Self::FLOOR_BP))
     }
 }
 
@@ -187,24 +147,16 @@ pub fn promote_budget(
     lower: &TierNode,
     from_above: u64,
     g: &Goals,
-    eff: Efficiency,
     cap: u64,
 ) -> Budget {
     let room = upper.promote_room(g).saturating_sub(from_above);
-    Budget::new(promote_demand(upper, lower, g), room, lower.hot, eff, cap)
+    Budget::new(promote_demand(upper, lower, g), room, lower.hot, cap)
 }
 
 /// The demotion budget of the upper node of a pair: its
 /// [`demote_want`], at most the lower node's room and `cap`.
-pub fn demote_budget(
-    upper: &TierNode,
-    want: u64,
-    lower: &TierNode,
-    g: &Goals,
-    eff: Efficiency,
-    cap: u64,
-) -> Budget {
-    Budget::new(want, lower.demote_room(g), upper.cold, eff, cap)
+pub fn demote_budget(upper: &TierNode, want: u64, lower: &TierNode, g: &Goals, cap: u64) -> Budget {
+    Budget::new(want, lower.demote_room(g), upper.cold, cap)
 }
 
 /// A scheme's rate cap: `quota_sz` bytes per charge window of
@@ -257,8 +209,6 @@ mod tests {
         }
     }
 
-    const E: Efficiency = Efficiency::START;
-
     /// Runs the two-node exchange for `steps` intervals: both budgets from
     /// the same state, then everything they allow moves (the demoted bytes
     /// are cold, the promoted ones hot). Returns the nodes and the bytes
@@ -271,9 +221,9 @@ mod tests {
     ) -> (TierNode, TierNode, std::vec::Vec<u64>) {
         let mut moved = std::vec::Vec::new();
         for _ in 0..steps {
-            let p = promote_budget(&up, &low, 0, &G, E, cap).bytes;
+            let p = promote_budget(&up, &low, 0, &G, cap).bytes;
             let want = demote_want(&up, promote_demand(&up, &low, &G), 0, &G);
-            let d = demote_budget(&up, want, &low, &G, E, cap).bytes;
+            let d = demote_budget(&up, want, &low, &G, cap).bytes;
             up.free = up.free + d - p.min(up.free + d);
             up.cold -= d;
             up.hot += p;
@@ -324,7 +274,7 @@ mod tests {
     fn empty_fast_node_promotes_without_demoting() {
         let up = node(512, 500, 0, 0);
         let low = node(512, 300, 100, 50);
-        let p = promote_budget(&up, &low, 0, &G, E, u64::MAX);
+        let p = promote_budget(&up, &low, 0, &G, u64::MAX);
         assert_eq!(p.bytes, 100 * MIB);
         assert_eq!(demote_want(&up, promote_demand(&up, &low, &G), 0, &G), 0);
     }
@@ -353,7 +303,7 @@ mod tests {
         let up = node(512, 1, 500, 0);
         let low = node(512, 400, 100, 0);
         assert_eq!(demote_want(&up, promote_demand(&up, &low, &G), 0, &G), 0);
-        assert_eq!(promote_budget(&up, &low, 0, &G, E, u64::MAX).bytes, 0);
+        assert_eq!(promote_budget(&up, &low, 0, &G, u64::MAX).bytes, 0);
     }
 
     #[test]
@@ -393,10 +343,10 @@ mod tests {
             let d12 = promote_demand(&n[1], &n[2], &G);
             let w0 = demote_want(&n[0], d01, 0, &G);
             let w1 = demote_want(&n[1], d12, w0, &G);
-            let p1 = promote_budget(&n[0], &n[1], 0, &G, E, cap).bytes;
-            let p2 = promote_budget(&n[1], &n[2], w0, &G, E, cap).bytes;
-            let dm0 = demote_budget(&n[0], w0, &n[1], &G, E, cap).bytes;
-            let dm1 = demote_budget(&n[1], w1, &n[2], &G, E, cap).bytes;
+            let p1 = promote_budget(&n[0], &n[1], 0, &G, cap).bytes;
+            let p2 = promote_budget(&n[1], &n[2], w0, &G, cap).bytes;
+            let dm0 = demote_budget(&n[0], w0, &n[1], &G, cap).bytes;
+            let dm1 = demote_budget(&n[1], w1, &n[2], &G, cap).bytes;
             // Cold moves down one hop, hot up one hop, per step.
             n[0].free = n[0].free + dm0 - p1;
             n[0].cold -= dm0;
@@ -422,39 +372,13 @@ mod tests {
         let up = node(512, 100, 0, 0);
         let mut low = node(512, 100, 0, 0);
         low.hot = 10 * MIB + 123;
-        let b = promote_budget(&up, &low, 0, &G, E, u64::MAX);
+        let b = promote_budget(&up, &low, 0, &G, u64::MAX);
         assert_eq!((b.want, b.bytes), (10 * MIB + 123, 10 * MIB));
-        assert_eq!(
-            promote_budget(&up, &low, 0, &G, E, 4 * MIB + 5).bytes,
-            4 * MIB
-        );
-        assert_eq!(promote_budget(&up, &low, 0, &G, E, 4095).bytes, 0);
+        assert_eq!(promote_budget(&up, &low, 0, &G, 4 * MIB + 5).bytes, 4 * MIB);
+        assert_eq!(promote_budget(&up, &low, 0, &G, 4095).bytes, 0);
         // Only what there is to try.
         low.hot = 2 * MIB;
-        assert_eq!(promote_budget(&up, &low, 0, &G, E, u64::MAX).bytes, 2 * MIB);
-    }
-
-    #[test]
-    fn efficiency_scales_tries() {
-        let e = Efficiency::START;
-        assert_eq!(e.tries_for(10 * MIB), 10 * MIB);
-        // A first pass that moved a tenth: try more, up to 10x.
-        let e = e.next(100 * MIB, 0);
-        assert_eq!(e.bp(), 5000);
-        assert_eq!(e.tries_for(10 * MIB), 20 * MIB);
-        let e = e.next(100 * MIB, 0).next(100 * MIB, 0).next(1, 0);
-        assert_eq!(e.bp(), Efficiency::FLOOR_BP);
-        assert_eq!(e.tries_for(10 * MIB), 100 * MIB);
-        // Nothing tried: no news.
-        assert_eq!(e.next(0, 0), e);
-        // Moved more than tried (large folios) counts as all.
-        assert_eq!(Efficiency::START.next(4096, 8192).bp(), 10_000);
-        let up = node(512, 100, 0, 0);
-        let low = node(512, 100, 50, 0);
-        assert_eq!(
-            promote_budget(&up, &low, 0, &G, e, u64::MAX).bytes,
-            50 * MIB
-        );
+        assert_eq!(promote_budget(&up, &low, 0, &G, u64::MAX).bytes, 2 * MIB);
     }
 
     #[test]

@@ -18,11 +18,11 @@
 #   (whose node-memory quota goals need 6.16), through the DAMON sysfs
 #   interface: a paddr kdamond per node, node 1's migrate_hot (regions
 #   accessed at all, young pages only) to node 0, node 0's migrate_cold
-#   (not accessed for 5 s x SCALE, young pages left alone) to node 1, fixed
+#   (not accessed for 1 s x SCALE, young pages left alone) to node 1, fixed
 #   quotas of 200 MiB per 1 s, no goals, no watermarks; the module's
 #   tiering intervals and region numbers.
 # - autotune_tier: damon_autotune's tiering on 0,1 with its defaults,
-#   tier_cold_min_age 5 s x SCALE (its default 5 s).
+#   tier_cold_min_age 1 s x SCALE (its default 1 s).
 #
 # For SECONDS (default 120) after the variant starts it prints, every 1-2
 # s, one "bench: sample" line: t (s since the start, /proc/uptime), hot0
@@ -38,7 +38,7 @@
 variant=$1 scale=$2 secs=${3:-120}
 us() { awk -v s="$1" -v k="$scale" 'BEGIN { printf "%d", s * k * 1000000 }'; }
 K=/sys/kernel/mm/damon/admin/kdamonds
-GOAL_BP=9970 COLD_AGE_US=$(us 5) AGGR_US=100000 QUOTA=$((200 << 20))
+GOAL_BP=9970 COLD_AGE_US=$(us 1) AGGR_US=100000 QUOTA=$((200 << 20))
 die() { echo "bench: error $*"; exit 1; }
 
 [ -d /sys/devices/system/node/node1 ] || die "no node 1"

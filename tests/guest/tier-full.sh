@@ -22,6 +22,8 @@
 # quote.
 . /test/lib.sh
 limit=${1:-60}
+COLD_AGE=$(cmdline_value cold_age 3000000)
+HOT_AGE=$(cmdline_value hot_age 0)
 [ $# -gt 0 ] && shift
 phases=${*:-full2 full3 big leak}
 
@@ -96,7 +98,7 @@ if case " $phases " in *" full2 "*) true ;; *) false ;; esac; then
 	echo "tier: full2: node 0 $total KiB, $free0 KiB free; filler $cold_kb KiB, hot set $hot_kb KiB"
 	check full2_hot_set_does_not_fit [ "$free0" -lt "$hot_kb" ]
 	check full2_insmod insmod /damon_autotune.ko enabled=Y reclaim=N tier=Y tier_nodes=0,1 \
-		tier_cold_min_age=3000000
+		tier_cold_min_age=$COLD_AGE tier_hot_min_age=$HOT_AGE
 	run_until full2 "$limit"
 	hot0=$(region_share hot 0)
 	cold_min=$(region_share cold 0)
@@ -131,7 +133,7 @@ if case " $phases " in *" full3 "*) true ;; *) false ;; esac; then
 	check full3_masim_ready start_masim /tmp/tf.cfg --bind cold:0 --bind cold1:1 --bind hot:2
 	echo "tier: full3: free on node 0/1: $(node_kb MemFree 0)/$(node_kb MemFree 1) KiB; hot set $hot_kb KiB"
 	check full3_insmod insmod /damon_autotune.ko enabled=Y reclaim=N tier=Y tier_nodes=0,1,2 \
-		tier_cold_min_age=3000000
+		tier_cold_min_age=$COLD_AGE tier_hot_min_age=$HOT_AGE
 	run_until full3 $((limit * 2))
 	hot0=$(region_share hot 0)
 	echo "tier: full3: ${hot0}% of the hot set on node 0 after ${reached_at:-more than $((limit * 2))} s;" \
@@ -154,7 +156,7 @@ if case " $phases " in *" big "*) true ;; *) false ;; esac; then
 	printf 'cold, %dK\nhot, %dK\n\nrun\n3600000\nhot, 1, 4096, 1\n' $cold_kb $hot_kb > /tmp/tf.cfg
 	check big_masim_ready start_masim /tmp/tf.cfg --bind cold:0 --bind hot:1
 	check big_insmod insmod /damon_autotune.ko enabled=Y reclaim=N tier=Y tier_nodes=0,1 \
-		tier_cold_min_age=3000000
+		tier_cold_min_age=$COLD_AGE tier_hot_min_age=$HOT_AGE
 	run_until big $((limit * 3 / 2)) hold
 	n=$(wc -l < /tmp/migrated)
 	third=$((n / 3))
@@ -178,7 +180,7 @@ if case " $phases " in *" leak "*) true ;; *) false ;; esac; then
 	printf 'hot, 32M\ncold, 64M\n\nrun\n3600000\nhot, 1, 4096, 1\n' > /tmp/tf.cfg
 	check leak_masim_ready start_masim /tmp/tf.cfg --bind hot:2 --bind cold:2
 	check leak_insmod insmod /damon_autotune.ko enabled=Y reclaim=N tier=Y tier_nodes=0,1,2 \
-		tier_cold_min_age=3000000
+		tier_cold_min_age=$COLD_AGE tier_hot_min_age=$HOT_AGE
 	run_until leak $((limit * 2))
 	echo "tier: leak: cold set on node 0/1/2: $(region_share cold 0)/$(region_share cold 1)/$(region_share cold 2)%"
 	check leak_hot_set_climbed [ "$(region_share hot 0)" -ge 80 ]
