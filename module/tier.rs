@@ -20,8 +20,8 @@ use crate::policy::{
     damos::age_in_aggregations,
     tier::{detect, Direction, NodeChain, TierConfig, MAX_CHAIN},
     tier_control::{
-        demote_budget, demote_want, pages, promote_budget, promote_demand, Budget, Goals, TierNode,
-        Window,
+        demote_budget, demote_want, pages, promote_budget, promote_demand, Budget, Goals, Incoming,
+        TierNode, Window,
     },
 };
 use crate::reclaim::{basis_points, nonzero};
@@ -587,6 +587,14 @@ impl TierCallbacks {
             .map_or(0, |s| s.demote.want.load(Ordering::Relaxed))
     }
 
+    /// The budget node `idx` gave its scheme of direction `d` for the walk
+    /// it is in.
+    fn quota_of(&self, idx: Option<usize>, d: Dir) -> u64 {
+        idx.filter(|&i| i < self.chain.len())
+            .and_then(|i| STATS.get(i))
+            .map_or(0, |s| s.dir(d).quota.load(Ordering::Relaxed))
+    }
+
     /// This step's budget of a direction, from the state of the chain; at
     /// most `cap`.
     fn budget(&self, dir: Dir, me: &TierNode, cap: u64) -> Budget {
@@ -611,8 +619,15 @@ impl TierCallbacks {
                 let Some(lower) = self.node(down) else {
                     return Budget::default();
                 };
-                let from_below = promote_demand(me, &lower, &g);
-                let want = demote_want(me, from_below, self.demote_want_of(up), &g);
+                let below = Incoming {
+                    want: promote_demand(me, &lower, &g),
+                    in_flight: self.quota_of(down, Dir::Promote),
+                };
+                let above = Incoming {
+                    want: self.demote_want_of(up),
+                    in_flight: self.quota_of(up, Dir::Demote),
+                };
+                let want = demote_want(me, below, above, &g);
                 demote_budget(me, want, &lower, &g, cap)
             }
         }

@@ -15,7 +15,10 @@
 #   4. the kernel with the module built in (tools/kernel/builtin.sh, an
 #      incremental build of the test kernel), booted with and without
 #      damon_autotune.enabled=Y on the command line;
-#   5. the benchmark's smoke test (tools/bench/bench.py --quick --check)
+#   5. on the benchmark kernel (no debug options: behaviour, not memory
+#      safety), tiering where it is needed (tests/guest/tier-full.sh, three
+#      emulated NUMA nodes, fast nodes full of cold memory), then the
+#      benchmark's smoke test (tools/bench/bench.py --quick --check)
 #      on the benchmark kernel (no debug options, DAMON_RECLAIM fixed):
 #      every run finishes with a clean console and sane numbers; no
 #      target is checked (that is `make bench`'s report).
@@ -123,6 +126,15 @@ tools/kernel/prepare.sh bench >out/bench-kernel.log 2>&1
 rc=$?
 result bench_kernel_builds $rc "see out/bench-kernel.log"
 if [ $rc = 0 ]; then
+	bench_kdir=$(tools/kernel/prepare.sh --dir bench)
+	make -s clean >/dev/null 2>&1
+	make -s KDIR="$bench_kdir" modules >out/bench-module.log 2>&1
+	result bench_module_builds $? "see out/bench-module.log"
+	tools/qemu/vm.sh --kernel "$bench_kdir/arch/x86/boot/bzImage" --log out/tier-full.log \
+		--timeout 1500 --numa 3 --mem 1536M --append "kunit.enable=0" tier-full.sh
+	tools/qemu/check-console.py out/tier-full.log --counts out/console.counts
+	read -r cp cf < out/console.counts
+	passed=$((passed + cp)); failed=$((failed + cf))
 	rm -f out/bench.counts
 	python3 tools/bench/bench.py --quick --check --timeout 600 --counts out/bench.counts >out/bench-quick.log 2>&1
 	grep '^test: FAILED' out/bench-quick.log

@@ -101,14 +101,32 @@ pub fn promote_demand(upper: &TierNode, lower: &TierNode, g: &Goals) -> u64 {
     bp_of(all, share).saturating_sub(upper.hot).min(lower.hot)
 }
 
+/// What a neighbour wants to move into a node.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Incoming {
+    /// Bytes it wants to move, as it last published them.
+    pub want: u64,
+    /// Bytes it may move in the walk it is in now: on their way, already
+    /// taken out of the room as they land, while `want`, published before
+    /// the walk, still counts them.
+    pub in_flight: u64,
+}
+
+impl Incoming {
+    /// Bytes still to find room for.
+    fn pending(&self) -> u64 {
+        self.want.saturating_sub(self.in_flight)
+    }
+}
+
 /// Bytes a node wants to demote to the node below it, before the lower
 /// node's room limits it: enough cold bytes to restore its reserve, to make
-/// room for the hot bytes waiting below (`from_below`, the pair's
+/// room for the hot bytes waiting below (`below`, the pair's
 /// [`promote_demand`]) and for what the node above wants to demote into it
-/// (`from_above`, that node's own [`demote_want`]).
-pub fn demote_want(node: &TierNode, from_below: u64, from_above: u64, g: &Goals) -> u64 {
-    let for_hot = from_below.saturating_sub(node.promote_room(g));
-    let for_cold = from_above.saturating_sub(node.demote_room(g));
+/// (`above`, that node's own [`demote_want`]), less what is on its way.
+pub fn demote_want(node: &TierNode, below: Incoming, above: Incoming, g: &Goals) -> u64 {
+    let for_hot = below.pending().saturating_sub(node.promote_room(g));
+    let for_cold = above.pending().saturating_sub(node.demote_room(g));
     node.short(g)
         .saturating_add(for_hot)
         .saturating_add(for_cold)
@@ -199,6 +217,10 @@ mod tests {
         hot_on_fast_bp: 10_000,
     };
 
+    fn inc(want: u64) -> Incoming {
+        Incoming { want, in_flight: 0 }
+    }
+
     fn node(total_mib: u64, free_mib: u64, hot_mib: u64, cold_mib: u64) -> TierNode {
         TierNode {
             total: total_mib * MIB,
@@ -222,7 +244,7 @@ mod tests {
         let mut moved = std::vec::Vec::new();
         for _ in 0..steps {
             let p = promote_budget(&up, &low, 0, &G, cap).bytes;
-            let want = demote_want(&up, promote_demand(&up, &low, &G), 0, &G);
+            let want = demote_want(&up, inc(promote_demand(&up, &low, &G)), inc(0), &G);
             let d = demote_budget(&up, want, &low, &G, cap).bytes;
             up.free = up.free + d - p.min(up.free + d);
             up.cold -= d;
@@ -276,7 +298,10 @@ mod tests {
         let low = node(512, 300, 100, 50);
         let p = promote_budget(&up, &low, 0, &G, u64::MAX);
         assert_eq!(p.bytes, 100 * MIB);
-        assert_eq!(demote_want(&up, promote_demand(&up, &low, &G), 0, &G), 0);
+        assert_eq!(
+            demote_want(&up, inc(promote_demand(&up, &low, &G)), inc(0), &G),
+            0
+        );
     }
 
     #[test]
@@ -302,7 +327,10 @@ mod tests {
     fn no_cold_memory_no_demotion() {
         let up = node(512, 1, 500, 0);
         let low = node(512, 400, 100, 0);
-        assert_eq!(demote_want(&up, promote_demand(&up, &low, &G), 0, &G), 0);
+        assert_eq!(
+            demote_want(&up, inc(promote_demand(&up, &low, &G)), inc(0), &G),
+            0
+        );
         assert_eq!(promote_budget(&up, &low, 0, &G, u64::MAX).bytes, 0);
     }
 
@@ -341,8 +369,8 @@ mod tests {
         for step in 0..60 {
             let d01 = promote_demand(&n[0], &n[1], &G);
             let d12 = promote_demand(&n[1], &n[2], &G);
-            let w0 = demote_want(&n[0], d01, 0, &G);
-            let w1 = demote_want(&n[1], d12, w0, &G);
+            let w0 = demote_want(&n[0], inc(d01), inc(0), &G);
+            let w1 = demote_want(&n[1], inc(d12), inc(w0), &G);
             let p1 = promote_budget(&n[0], &n[1], 0, &G, cap).bytes;
             let p2 = promote_budget(&n[1], &n[2], w0, &G, cap).bytes;
             let dm0 = demote_budget(&n[0], w0, &n[1], &G, cap).bytes;
@@ -379,6 +407,24 @@ mod tests {
         // Only what there is to try.
         low.hot = 2 * MIB;
         assert_eq!(promote_budget(&up, &low, 0, &G, u64::MAX).bytes, 2 * MIB);
+    }
+
+    #[test]
+    fn in_flight_is_not_asked_for_twice() {
+        // The lower node promotes 30 of its 50 hot MiB in the walk it is
+        // in; 10 MiB of room are left: 10 more to make, not 40.
+        let up = node(512, 13, 0, 300);
+        let below = Incoming {
+            want: 50 * MIB,
+            in_flight: 30 * MIB,
+        };
+        assert_eq!(demote_want(&up, below, inc(0), &G), 10 * MIB);
+        assert_eq!(demote_want(&up, inc(50 * MIB), inc(0), &G), 40 * MIB);
+        let done = Incoming {
+            want: 10 * MIB,
+            in_flight: 30 * MIB,
+        };
+        assert_eq!(demote_want(&up, done, inc(0), &G), 0);
     }
 
     #[test]

@@ -15,7 +15,7 @@ use crate::policy::{
     quota::{feed_loop_next_input, goal_score, Allowance, GoalLoop, Tuner},
     reclaim::{ConfigError, DEFAULT},
     tier::{self, detect, ChainError, NodeChain, NodeInfo},
-    tier_control::{demote_want, promote_budget, promote_demand, Goals, TierNode},
+    tier_control::{demote_want, promote_budget, promote_demand, Goals, Incoming, TierNode},
 };
 
 fn attrs_validation(t: &mut Test) {
@@ -310,13 +310,14 @@ fn tier_exchange(t: &mut Test) {
     let demand = promote_demand(&up, &low, &g);
     t.expect_eq(demand, 150 * MIB);
     t.expect_eq(promote_budget(&up, &low, 0, &g, u64::MAX).bytes, 0);
-    t.expect_eq(demote_want(&up, demand, 0, &g), 152 * MIB);
+    let inc = |want| Incoming { want, in_flight: 0 };
+    t.expect_eq(demote_want(&up, inc(demand), inc(0), &g), 152 * MIB);
     let roomy = node(200, 0, 360);
     t.expect_eq(
         promote_budget(&roomy, &low, 0, &g, u64::MAX).bytes,
         150 * MIB,
     );
-    t.expect_eq(demote_want(&roomy, demand, 0, &g), 0);
+    t.expect_eq(demote_want(&roomy, inc(demand), inc(0), &g), 0);
 }
 
 kunit_suite!(

@@ -4,8 +4,12 @@
 #   tools/kernel/prepare.sh [--dir] VARIANT
 #
 # VARIANT is "test" (.config.fragment + tools/kernel/debug.fragment: KASAN,
-# kmemleak, lockdep, ...) or "bench" (.config.fragment only).  With --dir,
-# prints the build directory and does nothing else.
+# kmemleak, lockdep, ...) or "bench" (.config.fragment without DAMON's own
+# KUnit tests: CONFIG_DAMON_KUNIT_TEST makes mm/damon/core.c's
+# DAMON_MIN_REGION 1 byte instead of a page, so regions, quota cuts and
+# statistics stop being page multiples, and the benchmark must see the core
+# as a production kernel has it).  With --dir, prints the build directory
+# and does nothing else.
 #
 # Source: $KERNEL_TARBALL (Debian's linux-source-6.12), or the tree in $KSRC.
 # The tree is unpacked, patched with kernel/0001-*.patch (and, for "bench",
@@ -25,10 +29,13 @@ print_dir=0
 if [ "${1:-}" = --dir ]; then print_dir=1; shift; fi
 variant=${1:-test}
 patches=("$top"/kernel/0001-*.patch)
+fragtmp=$(mktemp -d)
+trap 'rm -rf "$fragtmp"' EXIT
 case $variant in
 test) fragments=("$top/.config.fragment" "$top/tools/kernel/debug.fragment") ;;
 bench)
-	fragments=("$top/.config.fragment")
+	grep -v '^CONFIG_DAMON_[A-Z_]*KUNIT_TEST=' "$top/.config.fragment" > "$fragtmp/bench.fragment"
+	fragments=("$fragtmp/bench.fragment")
 	patches+=("$top"/kernel/bench/*.patch) ;;
 *) echo "prepare: unknown variant '$variant' (test, bench)" >&2; exit 2 ;;
 esac
@@ -54,8 +61,7 @@ if [ $print_dir = 1 ]; then echo "$build"; exit 0; fi
 
 # The series as one file: the patches touch different files, so it applies
 # and reverts as a whole.
-series=$(mktemp)
-trap 'rm -f "$series"' EXIT
+series=$fragtmp/series
 cat "${patches[@]}" > "$series"
 patch_sum=$(sha256sum "$series" | cut -c1-16)
 if [ -f "$entry/built" ] && [ "$(cat "$entry/built")" = "$patch_sum" ]; then
