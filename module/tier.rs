@@ -200,7 +200,10 @@ pub(crate) fn read_inputs() -> Result<Inputs> {
         let schemes = cfg.schemes(&chain, idx);
         // Each scheme starts off; its first budget comes with the first
         // aggregation, from the state of the chain.
-        for spec in [schemes.promote, schemes.demote].into_iter().flatten() {
+        for spec in [schemes.prime, schemes.promote, schemes.demote]
+            .into_iter()
+            .flatten()
+        {
             ctx.add_scheme(&spec)?;
         }
         ctxs.push(ctx, GFP_KERNEL)?;
@@ -445,6 +448,8 @@ impl SettingsCell {
     fn set(&self, cfg: &TierConfig) {
         let r = Ordering::Relaxed;
         self.hot_min_accesses.store(cfg.hot_min_accesses.into(), r);
+        // The demand counts regions from their first hot aggregation on;
+        // promotion takes them from the next (after priming).
         self.hot_min_age.store(
             age_in_aggregations(cfg.hot_min_age_us, cfg.attrs.aggr_interval_us).into(),
             r,
@@ -555,9 +560,11 @@ impl TierCallbacks {
             (roles.promote_to.is_some(), Dir::Promote),
             (roles.demote_to.is_some(), Dir::Demote),
         ];
-        for (_, dir) in dirs.into_iter().filter(|(has, _)| *has) {
-            let idx = movers.len();
-            movers.push(Mover::new(dir, idx), GFP_KERNEL)?;
+        // The context's schemes: priming (with promotion), promotion,
+        // demotion (`TierConfig::schemes()`).
+        let first = usize::from(roles.promote_to.is_some());
+        for (i, (_, dir)) in dirs.into_iter().filter(|(has, _)| *has).enumerate() {
+            movers.push(Mover::new(dir, first + i), GFP_KERNEL)?;
         }
         chain.get(idx).ok_or(EINVAL)?;
         Ok(Self {

@@ -258,12 +258,24 @@ pub const DEFAULT: TierConfig = TierConfig {
 /// Promotion moves only pages found accessed again when it looks at them
 /// (it excludes pages that are not young).
 const PROMOTE_FILTERS: [Filter; 1] = [Filter::Young { matching: false }];
+/// Priming checks every page of a region that just became hot, which
+/// clears the accessed bits (and leaves those pages alone), and moves the
+/// others to the inactive LRU list.
+const PRIME_FILTERS: [Filter; 1] = [Filter::Young { matching: true }];
 /// Demotion leaves pages accessed since the last check alone.
 const DEMOTE_FILTERS: [Filter; 1] = [Filter::Young { matching: true }];
 
 /// The schemes of one node, in the order they are added to its context.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct NodeSchemes {
+    /// With promotion: `lru_deprio` of the pages not accessed in regions
+    /// whose access count just changed (age 0), which also clears the
+    /// accessed bits of the others. A page written once and never touched
+    /// again keeps the accessed bit of that write until something checks
+    /// it; promotion, which takes the regions only from the next
+    /// aggregation on (age 1 or more), then finds only the pages accessed
+    /// since, instead of moving never-used pages with the hot ones.
+    pub prime: Option<SchemeSpec<'static>>,
     /// `migrate_hot` to the node above, if any.
     pub promote: Option<SchemeSpec<'static>>,
     /// `migrate_cold` to the node below, if any.
@@ -271,6 +283,12 @@ pub struct NodeSchemes {
 }
 
 impl TierConfig {
+    /// The age, in aggregations, from which a region is hot: at least 1
+    /// (see [`NodeSchemes::prime`]), and `hot_min_age_us`.
+    pub fn hot_min_age(&self) -> u32 {
+        age_in_aggregations(self.hot_min_age_us, self.attrs.aggr_interval_us).max(1)
+    }
+
     /// The schemes of the node at position `idx` of `chain`.
     pub fn schemes(&self, chain: &NodeChain, idx: usize) -> NodeSchemes {
         let roles = chain.roles(idx);
@@ -294,11 +312,9 @@ impl TierConfig {
         let hot = AccessPattern {
             sz: (MIN_REGION, u64::MAX),
             nr_accesses: (self.hot_min_accesses, u32::MAX),
-            age: (
-                age_in_aggregations(self.hot_min_age_us, self.attrs.aggr_interval_us),
-                u32::MAX,
-            ),
+            age: (self.hot_min_age(), u32::MAX),
         };
+        let new_hot = AccessPattern { age: (0, 0), ..hot };
         let cold = AccessPattern {
             sz: (MIN_REGION, u64::MAX),
             nr_accesses: (0, 0),
@@ -307,7 +323,20 @@ impl TierConfig {
                 u32::MAX,
             ),
         };
+        let unlimited = Direction {
+            quota_sz: 0,
+            ..self.promote
+        };
         NodeSchemes {
+            prime: roles.promote_to.map(|_| {
+                scheme(
+                    Action::LruDeprio,
+                    new_hot,
+                    -1,
+                    &unlimited,
+                    &PRIME_FILTERS[..],
+                )
+            }),
             promote: roles.promote_to.map(|to| {
                 scheme(
                     Action::MigrateHot,
@@ -469,8 +498,15 @@ mod tests {
         let top = cfg.schemes(&chain, 0);
         let mid = cfg.schemes(&chain, 1);
         let bottom = cfg.schemes(&chain, 2);
-        assert!(top.promote.is_none());
+        assert!(top.promote.is_none() && top.prime.is_none());
         assert!(bottom.demote.is_none());
+        let prime = mid.prime.unwrap();
+        assert_eq!(prime.action, Action::LruDeprio);
+        assert_eq!(prime.pattern.age, (0, 0));
+        assert_eq!(prime.pattern.nr_accesses, (1, u32::MAX));
+        assert_eq!(prime.filters, &[Filter::Young { matching: true }]);
+        assert_eq!(prime.quota.sz, 0);
+        assert!(prime.is_valid());
         let (p, d) = (mid.promote.unwrap(), mid.demote.unwrap());
         assert_eq!((p.action, p.target_nid), (Action::MigrateHot, 0));
         assert_eq!((d.action, d.target_nid), (Action::MigrateCold, 2));
@@ -481,6 +517,7 @@ mod tests {
         assert_eq!(d.filters, &[Filter::Young { matching: true }]);
         // Hot: accessed; cold: not accessed for cold_min_age.
         assert_eq!(p.pattern.nr_accesses, (1, u32::MAX));
+        assert_eq!(p.pattern.age, (1, u32::MAX));
         assert_eq!(d.pattern.nr_accesses, (0, 0));
         assert_eq!(d.pattern.age.0, 10);
         assert_eq!(p.quota.sz, 200 << 20);

@@ -7,8 +7,9 @@
 #                                       60); PHASEs (default all): full2
 #                                       full3 big leak
 #
-# full2: chain 0,1; a never-touched filler of 68% of node 0 on node 0, a
-#   hot set of 30% of node 0 on node 1 (the benchmark's tiering scenario):
+# full2: chain 0,1; a never-touched filler leaving 3% of node 0 free, a
+#   hot set of 30% of node 0 on node 1 (the benchmark's tiering scenario,
+#   fuller: on this kernel 68% of node 0 leaves room for the hot set):
 #   the hot set reaches node 0, as much of the filler as that needs leaves
 #   it, and the filler does not come back.
 # full3: chain 0,1,2; nodes 0 and 1 both full of cold memory, the hot set
@@ -21,12 +22,19 @@
 # Every phase prints its trajectory ("tier: ..."), the figures the notes
 # quote.
 . /test/lib.sh
+command -v itest_plan >/dev/null || itest_plan() { :; }
 limit=${1:-60}
-COLD_AGE=$(cmdline_value cold_age 3000000)
+COLD_AGE=$(cmdline_value cold_age 1000000)
 HOT_AGE=$(cmdline_value hot_age 0)
 [ $# -gt 0 ] && shift
 phases=${*:-full2 full3 big leak}
 
+# Checks per phase (a phase that stops early runs fewer: the plan shows it).
+plan=1
+for p in $phases; do
+	case $p in full2) plan=$((plan + 11)) ;; full3 | big) plan=$((plan + 7)) ;; leak) plan=$((plan + 6)) ;; esac
+done
+itest_plan $plan
 check tier_full_vm_has_three_nodes [ -d /sys/devices/system/node/node2 ]
 kunit_quiet 2>/dev/null
 
@@ -88,12 +96,16 @@ stats_consistent() {
 	check_eq "${1}_stats_consistent" "$bad" ""
 }
 
-# full2: the benchmark's scenario, scaled to this VM.
-if case " $phases " in *" full2 "*) true ;; *) false ;; esac; then
+# full2: a full fast node.
+phase_full2() {
+	# A filler leaving 3% of node 0 free, a hot set of 30% of it.
 	total=$(node_kb MemTotal 0)
-	cold_kb=$((total * 68 / 100)) hot_kb=$((total * 30 / 100))
+	cold_kb=$(( $(node_kb MemFree 0) - total * 3 / 100 )) hot_kb=$((total * 30 / 100))
 	printf 'cold, %dK\nhot, %dK\n\nrun\n3600000\nhot, 1, 4096, 1\n' $cold_kb $hot_kb > /tmp/tf.cfg
-	check full2_masim_ready start_masim /tmp/tf.cfg --bind cold:0 --bind hot:1
+	if ! start_masim /tmp/tf.cfg --bind cold:0 --bind hot:1; then
+		fail full2_masim_ready "$(tail -n 1 /tmp/masim.log)"; stop_masim; return
+	fi
+	pass full2_masim_ready
 	free0=$(node_kb MemFree 0)
 	echo "tier: full2: node 0 $total KiB, $free0 KiB free; filler $cold_kb KiB, hot set $hot_kb KiB"
 	check full2_hot_set_does_not_fit [ "$free0" -lt "$hot_kb" ]
@@ -123,16 +135,19 @@ if case " $phases " in *" full2 "*) true ;; *) false ;; esac; then
 	stats_consistent full2
 	check full2_rmmod rmmod damon_autotune
 	stop_masim
-fi
+}
 
 # full3: nodes 0 and 1 full of cold memory, the hot set on node 2.
-if case " $phases " in *" full3 "*) true ;; *) false ;; esac; then
+phase_full3() {
 	# Fillers leaving 8% of each node free; a hot set of a quarter of node 0.
 	t0=$(node_kb MemTotal 0) t1=$(node_kb MemTotal 1)
 	c0=$(( $(node_kb MemFree 0) - t0 * 8 / 100 )) c1=$(( $(node_kb MemFree 1) - t1 * 8 / 100 ))
 	hot_kb=$((t0 * 25 / 100))
 	printf 'cold, %dK\ncold1, %dK\nhot, %dK\n\nrun\n3600000\nhot, 1, 4096, 1\n' $c0 $c1 $hot_kb > /tmp/tf.cfg
-	check full3_masim_ready start_masim /tmp/tf.cfg --bind cold:0 --bind cold1:1 --bind hot:2
+	if ! start_masim /tmp/tf.cfg --bind cold:0 --bind cold1:1 --bind hot:2; then
+		fail full3_masim_ready "$(tail -n 1 /tmp/masim.log)"; stop_masim; return
+	fi
+	pass full3_masim_ready
 	echo "tier: full3: free on node 0/1: $(node_kb MemFree 0)/$(node_kb MemFree 1) KiB; hot set $hot_kb KiB"
 	check full3_insmod insmod /damon_autotune.ko enabled=Y reclaim=N tier=Y tier_nodes=0,1,2 \
 		tier_cold_min_age=$COLD_AGE tier_hot_min_age=$HOT_AGE
@@ -149,14 +164,19 @@ if case " $phases " in *" full3 "*) true ;; *) false ;; esac; then
 	stats_consistent full3
 	check full3_rmmod rmmod damon_autotune
 	stop_masim
-fi
+}
 
 # big: a hot set larger than node 0.
-if case " $phases " in *" big "*) true ;; *) false ;; esac; then
+phase_big() {
+	# Node 0: 30% of it cold; node 1: a hot set of all its free memory
+	# but 8%, more than node 0 has room for once the cold memory is gone.
 	total=$(node_kb MemTotal 0)
-	cold_kb=$((total * 30 / 100)) hot_kb=$((total * 120 / 100))
+	cold_kb=$((total * 30 / 100)) hot_kb=$(( $(node_kb MemFree 1) - $(node_kb MemTotal 1) * 8 / 100 ))
 	printf 'cold, %dK\nhot, %dK\n\nrun\n3600000\nhot, 1, 4096, 1\n' $cold_kb $hot_kb > /tmp/tf.cfg
-	check big_masim_ready start_masim /tmp/tf.cfg --bind cold:0 --bind hot:1
+	if ! start_masim /tmp/tf.cfg --bind cold:0 --bind hot:1; then
+		fail big_masim_ready "$(tail -n 1 /tmp/masim.log)"; stop_masim; return
+	fi
+	pass big_masim_ready
 	check big_insmod insmod /damon_autotune.ko enabled=Y reclaim=N tier=Y tier_nodes=0,1 \
 		tier_cold_min_age=$COLD_AGE tier_hot_min_age=$HOT_AGE
 	run_until big $((limit * 3 / 2)) hold
@@ -175,12 +195,15 @@ if case " $phases " in *" big "*) true ;; *) false ;; esac; then
 	stats_consistent big
 	check big_rmmod rmmod damon_autotune
 	stop_masim
-fi
+}
 
 # leak: a never-touched set next to the hot set stays where it is.
-if case " $phases " in *" leak "*) true ;; *) false ;; esac; then
+phase_leak() {
 	printf 'hot, 32M\ncold, 64M\n\nrun\n3600000\nhot, 1, 4096, 1\n' > /tmp/tf.cfg
-	check leak_masim_ready start_masim /tmp/tf.cfg --bind hot:2 --bind cold:2
+	if ! start_masim /tmp/tf.cfg --bind hot:2 --bind cold:2; then
+		fail leak_masim_ready "$(tail -n 1 /tmp/masim.log)"; stop_masim; return
+	fi
+	pass leak_masim_ready
 	check leak_insmod insmod /damon_autotune.ko enabled=Y reclaim=N tier=Y tier_nodes=0,1,2 \
 		tier_cold_min_age=$COLD_AGE tier_hot_min_age=$HOT_AGE
 	run_until leak $((limit * 2))
@@ -190,5 +213,8 @@ if case " $phases " in *" leak "*) true ;; *) false ;; esac; then
 	stats_consistent leak
 	check leak_rmmod rmmod damon_autotune
 	stop_masim
-fi
+}
+for p in $phases; do
+	phase_$p
+done
 echo "itest: done"
