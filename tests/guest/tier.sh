@@ -109,13 +109,13 @@ check_eq tier3_detected_chain "$(param tier_active_nodes)" 0,1,2
 check_eq tier3_one_kdamond_per_node "$(nr_kdamonds)" 3
 check tier3_hot_set_left_node2 [ $(( $(region_share hot 0) + $(region_share hot 1) )) -ge 50 ]
 check tier3_hot_set_reached_node0 [ "$(region_share hot 0)" -ge 30 ]
-# Most of the cold set stays on node 2. Not all of it, always: one CI run
-# moved about 18 of its 64 MiB up one node (82.5 MB promoted against
-# 64 MB for the hot set's two hops; node 2's used bp 2141 -> 1167, node
-# 1's 188 -> 486) and failed an earlier "80% at least"; why cold pages
-# pass the young-page filter there is not known yet.
+# The cold set stays on node 2. One CI run once moved about 18 of its
+# 64 MiB up one node: its pages kept the accessed bit masim's writes set,
+# and the first promotion walk over regions holding them and hot pages
+# found them young. The priming scheme clears those bits first
+# (rust/policy/tier.rs, NodeSchemes::prime); 66f3b85's 60% is back to 95%.
 echo "tier: tier3: cold set on node 0/1/2: $(region_share cold 0)/$(region_share cold 1)/$(region_share cold 2)%"
-check tier3_cold_set_stays [ "$(region_share cold 2)" -ge 60 ]
+check tier3_cold_set_stays [ "$(region_share cold 2)" -ge 95 ]
 rmmod damon_autotune
 stop_masim
 
