@@ -84,10 +84,15 @@ result every_parameter_documented $?
 tools/docs.py examples Documentation/admin-guide.rst out/guest-bin
 result doc_examples_extracted $?
 
-# 3. QEMU: KUnit and integration.
+# 3. QEMU: KUnit and integration. The files each VM must run, by name (a
+# file deleted or renamed, or one that ran and is not listed, fails).
+main_files="10-module.sh 15-modprobe.sh 20-params.sh 25-doc-examples.sh 30-reclaim.sh
+	40-goal.sh 50-failcharge.sh 60-min-age.sh 70-fuzz.sh 80-lifecycle.sh 90-faults.sh kmemleak"
+expect() { for f in "$@"; do echo "--expect $f"; done; }
 tools/qemu/vm.sh --log out/console.log --timeout 4200 --mem 768M --swap 512M --disk 768M \
 	--append "$append" run-all.sh
-tools/qemu/check-console.py out/console.log --counts out/console.counts \
+# shellcheck disable=SC2046
+tools/qemu/check-console.py out/console.log --counts out/console.counts $(expect $main_files) \
 	--suite damon --suite damon-operations --suite damon-sysfs \
 	--suite damon_autotune_params --suite damon_autotune_policy --suite damon_autotune_damon
 read -r cp cf < out/console.counts
@@ -95,8 +100,8 @@ passed=$((passed + cp)); failed=$((failed + cf))
 
 # 3b. Memory tiering across three emulated NUMA nodes, 512 MiB each.
 tools/qemu/vm.sh --log out/tier.log --timeout 1500 --numa 3 --mem 1536M \
-	--append "kunit.enable=0" tier.sh
-tools/qemu/check-console.py out/tier.log --counts out/console.counts
+	--append "kunit.enable=0" run-all.sh tier.sh
+tools/qemu/check-console.py out/tier.log --counts out/console.counts $(expect tier.sh kmemleak)
 read -r cp cf < out/console.counts
 passed=$((passed + cp)); failed=$((failed + cf))
 
@@ -111,8 +116,9 @@ if [ $rc = 0 ]; then
 		extra="kunit.enable=0"
 		[ $mode = on ] && extra="$extra damon_autotune.enabled=Y damon_autotune.min_age=7000000"
 		tools/qemu/vm.sh --kernel "$bzimage" --module none --log "out/builtin-$mode.log" \
-			--timeout 600 --mem 768M --append "$extra" boot-builtin.sh $mode
-		tools/qemu/check-console.py "out/builtin-$mode.log" --counts out/console.counts
+			--timeout 600 --mem 768M --append "$extra" run-all.sh boot-builtin.sh $mode
+		tools/qemu/check-console.py "out/builtin-$mode.log" --counts out/console.counts \
+			$(expect boot-builtin.sh kmemleak)
 		read -r cp cf < out/console.counts
 		passed=$((passed + cp)); failed=$((failed + cf))
 	done

@@ -1,5 +1,6 @@
 # The module's life cycle: load (the KUnit suites run here), parameters in
 # sysfs, enable/disable, exclusivity with DAMON_RECLAIM, unload.
+itest_plan 30
 
 check insmod insmod /damon_autotune.ko
 check_eq enabled_default "$(param enabled)" N
@@ -36,6 +37,8 @@ if [ -d /sys/module/damon_reclaim ]; then
 	check enable_after_reclaim_stopped set_param enabled Y
 	check_fails reclaim_busy_while_enabled sh -c 'echo Y > /sys/module/damon_reclaim/parameters/enabled'
 	check disable_again set_param enabled N
+else
+	fail damon_reclaim_built_in "no /sys/module/damon_reclaim"
 fi
 
 check enable_before_rmmod set_param enabled Y

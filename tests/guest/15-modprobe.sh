@@ -2,6 +2,7 @@
 # and from the kernel command line (tools/test.sh boots with
 # damon_autotune.quota_sz=12345678), as kmod and busybox modprobe read
 # them; modprobe -r unloads.
+itest_plan 10
 
 rmmod damon_autotune 2>/dev/null
 mkdir -p /etc/modprobe.d

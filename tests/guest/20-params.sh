@@ -1,6 +1,7 @@
 # Parameters: every kind read and written through sysfs, refused writes
 # that keep the old value, combinations refused when applied, modinfo
 # descriptions, and values given to insmod.
+itest_plan $((67 + 2 * $(modinfo -F parmtype /damon_autotune.ko | wc -l)))
 
 rmmod damon_autotune 2>/dev/null
 check insmod_for_params insmod /damon_autotune.ko

@@ -2,6 +2,7 @@
 # (tools/docs.py extracts them into /bin/doc-example-N.sh): each must run
 # to the end without an error, and leave the module unloaded and no
 # kdamond behind.
+itest_plan $((1 + 3 * $(ls /bin/doc-example-*.sh 2>/dev/null | wc -l)))
 
 rmmod damon_autotune 2>/dev/null
 base=$(nr_kdamonds)

@@ -1,6 +1,7 @@
 # Proactive reclaim into a real swap device (virtio disk): the cold part
 # of a workload is paged out, the hot part is not, the size quota caps
 # the rate, enabled=N stops it.
+itest_plan 13
 
 [ -b /dev/vda ] || { fail reclaim_needs_swap_disk "no /dev/vda"; return; }
 mkswap /dev/vda >/dev/null && swapon /dev/vda

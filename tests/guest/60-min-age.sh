@@ -5,6 +5,7 @@
 # 2. four regions used in turn for 8 s each (each idle 3 x 8 s between uses),
 #    more than memory holds: it must settle below 24 s.
 # Asserts direction and bounds; prints the trajectories.
+itest_plan 27
 
 if ! grep -q vda /proc/swaps; then
 	[ -b /dev/vda ] || { fail min_age_needs_swap_disk "no /dev/vda"; return; }

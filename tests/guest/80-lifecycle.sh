@@ -2,6 +2,7 @@
 # cycles, rmmod while enabled, enable/disable flips, and coexistence with
 # a kdamond the DAMON sysfs interface started. Counts come from the kernel
 # command line (cycles=, flips=; tools/test.sh --full sets 100 and 1000).
+itest_plan 17
 
 cycles=$(cmdline_value cycles 20)
 flips=$(cmdline_value flips 100)
@@ -72,6 +73,8 @@ if [ -d $K ]; then
 	check_eq sysfs_kdamond_not_started "$(cat $K/0/state)" off
 	check disable_after_sysfs set_param enabled N
 	echo 0 > $K/nr_kdamonds
+else
+	fail damon_sysfs_built_in "no $K"
 fi
 check lifecycle_rmmod rmmod damon_autotune
 kunit_loud

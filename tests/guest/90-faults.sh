@@ -3,6 +3,7 @@
 # succeeds or fails with an error and leaves a consistent state; nothing
 # crashes and nothing leaks (run-all.sh's kmemleak scan follows). Rounds
 # come from the kernel command line (fault_rounds=; default 20).
+itest_plan 11
 
 F=/sys/kernel/debug/failslab
 [ -d $F ] || mount -t debugfs none /sys/kernel/debug 2>/dev/null

@@ -1,10 +1,10 @@
 # The kernel with damon_autotune built in (tools/kernel/builtin.sh).
-#   boot-builtin.sh on:  booted with damon_autotune.enabled=Y
-#                        damon_autotune.min_age=7000000: the kdamond runs
-#                        from boot with that min_age, parameters stay
-#                        writable, enabled=N/Y work, it cannot be unloaded;
-#   boot-builtin.sh off: booted without: nothing runs.
-. /test/lib.sh
+#   run-all.sh boot-builtin.sh on:  booted with damon_autotune.enabled=Y
+#                                   damon_autotune.min_age=7000000: the kdamond runs
+#                                   from boot with that min_age, parameters stay
+#                                   writable, enabled=N/Y work, it cannot be unloaded;
+#   run-all.sh boot-builtin.sh off: booted without: nothing runs.
+case $1 in on) itest_plan 14 ;; off) itest_plan 7 ;; *) itest_plan 1 ;; esac
 case $1 in
 on)
 	check_eq builtin_enabled_from_cmdline "$(param enabled)" Y
@@ -36,4 +36,3 @@ off)
 	fail builtin_mode "unknown mode '$1'"
 	;;
 esac
-echo "itest: done"

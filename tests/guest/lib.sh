@@ -1,11 +1,37 @@
 # Helpers for the integration tests that run inside the VM (busybox sh).
 # Each check prints one line, "itest: ok NAME" or "itest: not ok NAME: why",
 # which tools/qemu/check-console.py counts.
+#
+# Accounting: run-all.sh runs each test file through run_file, which
+# prints "itest: begin FILE" and "itest: end FILE status S"; each file
+# declares near its top, on one line, how many checks it runs
+# ("itest_plan N"; computed where the count depends on a parameter).
+# check-console.py fails a file that began and did not end, that ended
+# with a non-zero status, that has no plan, or whose ok + not ok lines
+# differ from its plan.
 
 P=/sys/module/damon_autotune/parameters
 
 pass() { echo "itest: ok $1"; }
 fail() { echo "itest: not ok $1${2:+: $2}"; }
+
+# itest_plan N: this file runs N checks.
+itest_plan() { echo "itest: plan $1"; }
+
+# run_file NAME COMMAND...: runs COMMAND (". /test/FILE", or a function)
+# in a subshell between the begin and end markers. The status is 0 only
+# if COMMAND ran to its end: an "exit" (any value) or a shell error
+# inside it ends the subshell without reaching "exit 0". (A top-level
+# "return" in a sourced file does reach it: the plan catches the checks
+# it skipped.)
+run_file() {
+	local name=$1 t0 rc; shift
+	echo "itest: begin $name"
+	t0=$(uptime_s)
+	( "$@"; exit 0 )
+	rc=$?
+	echo "itest: end $name status $rc took $(( $(uptime_s) - t0 )) s"
+}
 
 # check NAME COMMAND...: passes if COMMAND succeeds.
 check() {
@@ -123,7 +149,8 @@ node_free_bp() {
 
 # kmemleak_check: a kmemleak scan; its reports fail the run.
 kmemleak_check() {
-	[ -f /sys/kernel/debug/kmemleak ] || return 0
+	[ -f /sys/kernel/debug/kmemleak ] || { itest_plan 0; return 0; }
+	itest_plan 1
 	sleep 6    # kmemleak reports only objects older than 5 s
 	echo scan > /sys/kernel/debug/kmemleak
 	echo scan > /sys/kernel/debug/kmemleak

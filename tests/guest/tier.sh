@@ -1,7 +1,8 @@
 # Memory tiering across emulated NUMA nodes. tools/test.sh boots it with
 # --numa 3: node 0 has the CPUs, nodes 1 and 2 are CPU-less, 512 MiB each.
 #
-#   tier.sh [SECONDS]   SECONDS bounds each convergence phase (default 120)
+#   run-all.sh tier.sh [SECONDS]   SECONDS bounds each convergence phase
+#                                  (default 120)
 #
 # 1. tier_* parameters refuse bad chains and values, keeping the old one;
 # 2. chain 0,1: hot and cold sets on node 1; the hot set moves to node 0,
@@ -13,7 +14,7 @@
 # 5. reclaim and tiering in one group; commits.
 # Each phase prints its trajectory every 5 s ("tier: ..."), the figures the
 # notes and the benchmark quote.
-. /test/lib.sh
+itest_plan 66
 limit=${1:-120}
 
 check tier_vm_has_three_nodes [ -d /sys/devices/system/node/node2 ]
@@ -136,5 +137,3 @@ check tier_reclaim_off_commit_refused sh -c "echo N > $P/reclaim; ! echo Y > $P/
 check_eq tier_still_three_kdamonds "$(nr_kdamonds)" 3
 check tier_rmmod rmmod damon_autotune
 check_eq tier_no_kdamond_left "$(nr_kdamonds)" 0
-kmemleak_check
-echo "itest: done"

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Reads a VM's console log and decides whether the run passed.
 
-  check-console.py LOG [--suite NAME]... [--counts FILE]
+  check-console.py LOG [--suite NAME]... [--expect FILE]... [--counts FILE]
 
 Counts:
 - KUnit: each suite's statistics line ("# NAME: pass:P fail:F skip:S
@@ -11,6 +11,17 @@ Counts:
   appear: a suite that never ran counts as one failure.
 - Integration checks: "itest: ok NAME" / "itest: not ok NAME: why" lines,
   and "itest: done", without which the guest script did not finish.
+- Accounting of the test files (tests/guest/run-all.sh and lib.sh's
+  run_file): "itest: begin FILE", the file's "itest: plan N", its checks,
+  "itest: end FILE status S took T s". Each of these fails once: a file
+  that began and did not end, that ended with a non-zero status (it
+  exited early or had a shell error), that declared no plan, or whose
+  ok + not ok lines differ from its plan; with --expect (one per file the
+  VM must run), an expected file that did not end, or a file that ran
+  and was not expected.
+- Any other line with "itest:" in it (a kernel message interleaved into
+  a check's line on the serial console, a truncated line, ...) is one
+  failure: a check result is never dropped.
 - Console problems: any WARNING:, BUG:, Oops, KASAN, kmemleak or Call Trace
   line fails the run even if every test passed (the few boot-time kmemleak
   announcements listed in BENIGN excepted). Between "itest: faults begin"
@@ -33,7 +44,9 @@ import sys
 
 STAMP = re.compile(r"^\[\s*\d+\.\d+\]\s?")
 SUITE_STATS = re.compile(r"^# (\S+): pass:(\d+) fail:(\d+) skip:(\d+) total:(\d+)")
-ITEST = re.compile(r"^itest: (ok|not ok) (\S+)(?:: (.*))?$")
+ITEST = re.compile(r"^itest: (?:(ok) (\S+)|(not ok) (\S+)(?:: (.*))?)$")
+ITEST_MARK = re.compile(r"^itest: (?:plan (\d+)|begin (\S+)|end (\S+) status (\d+) took \d+ s"
+                        r"|(done)|faults (?:begin|end))$")
 BAD = re.compile(r"WARNING:|BUG:|Oops|KASAN|kmemleak|Call Trace")
 ALLOC_REPORT = re.compile(r"vmalloc error:|page allocation failure:")
 ALLOC_REPORT_LINES = 80
@@ -53,7 +66,7 @@ def script_output_before(raw, end, count=4):
     script's lines do not."""
     found = []
     for l in reversed(raw[max(0, end - 400):end]):
-        if not l or STAMP.match(l) or ITEST.match(l):
+        if not l or STAMP.match(l) or "itest:" in l:
             continue
         found.append(l.strip())
         if len(found) == count:
@@ -65,6 +78,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("log")
     ap.add_argument("--suite", action="append", default=[])
+    ap.add_argument("--expect", action="append", default=[],
+                    help="a test file the guest must run (tests/guest/run-all.sh)")
     ap.add_argument("--counts")
     args = ap.parse_args()
 
@@ -81,6 +96,8 @@ def main():
     expected_reports = 0
     early = True
     early_reports = []
+    cur = None      # the test file running: [name, plan, checks, line]
+    ended = []
     for n, line in enumerate(lines, 1):
         if EARLY_BOOT_END in line:
             early = False
@@ -102,16 +119,59 @@ def main():
             continue
         m = ITEST.match(line)
         if m:
-            if m.group(1) == "ok":
+            if cur:
+                cur[2] += 1
+            if m.group(1):
                 passed += 1
             else:
                 failed += 1
-                failures.append(f"integration check {m.group(2)} failed: {m.group(3) or ''}")
+                failures.append(f"integration check {m.group(4)} failed: {m.group(5) or ''}")
                 # The figures the check was made on, so that CI shows them.
                 failures += [f"  before it: {l}" for l in script_output_before(raw, n - 1)]
             continue
-        if line.strip() == "itest: done":
-            itests_done = True
+        m = ITEST_MARK.match(line)
+        if m:
+            plan, begin, end, status, done = m.groups()
+            if done:
+                itests_done = True
+            elif begin:
+                if cur:
+                    failed += 1
+                    failures.append(f"test file {cur[0]} (line {cur[3]}) did not end "
+                                    f"before {begin} began")
+                cur = [begin, None, 0, n]
+            elif plan is not None:
+                if not cur or cur[1] is not None:
+                    failed += 1
+                    failures.append(f"line {n}: a plan outside a test file, or a "
+                                    "second plan in one")
+                else:
+                    cur[1] = int(plan)
+            elif end:
+                if not cur or cur[0] != end:
+                    failed += 1
+                    failures.append(f"line {n}: end of {end}, which did not begin "
+                                    f"(running: {cur[0] if cur else 'none'})")
+                    cur = None
+                    continue
+                name, want, got, _ = cur
+                cur = None
+                ended.append(name)
+                if status != "0":
+                    failed += 1
+                    failures.append(f"test file {name} ended with status {status} "
+                                    "(exited early or a shell error)")
+                if want is None:
+                    failed += 1
+                    failures.append(f"test file {name} declared no plan (itest_plan N)")
+                elif got != want:
+                    failed += 1
+                    failures.append(f"test file {name} ran {got} checks, its plan says {want}")
+            continue
+        if "itest:" in line:
+            failed += 1
+            failures.append(f"line {n}: an itest line that cannot be read: {line.strip()}")
+            continue
         if BAD.search(line) and not any(b in line for b in BENIGN):
             if in_faults and n <= report_until:
                 continue
@@ -124,6 +184,17 @@ def main():
         if s not in suites:
             failed += 1
             failures.append(f"KUnit suite {s} did not run")
+    if cur:
+        failed += 1
+        failures.append(f"test file {cur[0]} began (line {cur[3]}) and did not end")
+    for e in args.expect:
+        if e not in ended:
+            failed += 1
+            failures.append(f"test file {e} was expected and did not run to its end")
+    if args.expect:
+        for e in sorted(set(ended) - set(args.expect)):
+            failed += 1
+            failures.append(f"test file {e} ran and was not expected (add it to tools/test.sh)")
     if not itests_done:
         failed += 1
         failures.append("the guest script did not finish (no 'itest: done')")
