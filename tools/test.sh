@@ -141,7 +141,10 @@ tools/qemu/vm.sh --log out/console.log --timeout 4200 --mem 768M --swap 512M --d
 # shellcheck disable=SC2046
 vm_counts main $? out/console.log $(expect $main_files) \
 	--suite damon --suite damon-operations --suite damon-sysfs \
-	--suite damon_autotune_params --suite damon_autotune_policy --suite damon_autotune_damon
+	--suite damon_autotune_params --suite damon_autotune_policy --suite damon_autotune_damon \
+	--require-case damon_autotune_damon.start_is_exclusive_and_drop_stops \
+	--require-case damon_autotune_damon.callbacks_see_statistics \
+	--require-case damon_autotune_damon.commit_into_running
 
 # 3b. Memory tiering across three emulated NUMA nodes, 512 MiB each.
 stage vm_tier

@@ -1,14 +1,20 @@
 #!/usr/bin/env python3
 """Reads a VM's console log and decides whether the run passed.
 
-  check-console.py LOG [--suite NAME]... [--expect FILE]... [--counts FILE]
+  check-console.py LOG [--suite NAME]... [--require-case SUITE.CASE]...
+                       [--expect FILE]... [--counts FILE]
 
 Counts:
 - KUnit: each suite's statistics line ("# NAME: pass:P fail:F skip:S
   total:T" at the start of the line; the cases' own are indented), printed
   because the VM boots with kunit.stats_enabled=2. A module's suites run
   each time it is loaded, and each run counts. Every --suite NAME must
-  appear: a suite that never ran counts as one failure.
+  appear: a suite that never ran counts as one failure. Each case's
+  result line ("    ok N CASE # SKIP why" inside "# Subtest: SUITE") is
+  read too: every --require-case SUITE.CASE must have run unskipped at
+  least once over all the suite's runs (a case that skipped in every load
+  of the module, or never ran, is one failure). Skips are counted and
+  listed per case.
 - Integration checks: "itest: ok NAME" / "itest: not ok NAME: why" lines,
   and "itest: done", without which the guest script did not finish.
 - Accounting of the test files (tests/guest/run-all.sh and lib.sh's
@@ -44,6 +50,8 @@ import sys
 
 STAMP = re.compile(r"^\[\s*\d+\.\d+\]\s?")
 SUITE_STATS = re.compile(r"^# (\S+): pass:(\d+) fail:(\d+) skip:(\d+) total:(\d+)")
+SUBTEST = re.compile(r"^\s+# Subtest: (\S+)$")
+CASE_RESULT = re.compile(r"^    (ok|not ok) \d+ (\S+)(?: # SKIP(?: (.*))?)?$")
 ITEST = re.compile(r"^itest: (?:(ok) (\S+)|(not ok) (\S+)(?:: (.*))?)$")
 ITEST_MARK = re.compile(r"^itest: (?:plan (\d+)|begin (\S+)|end (\S+) status (\d+) took \d+ s"
                         r"|(done)|faults (?:begin|end))$")
@@ -78,6 +86,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("log")
     ap.add_argument("--suite", action="append", default=[])
+    ap.add_argument("--require-case", action="append", default=[],
+                    help="SUITE.CASE: must run unskipped at least once")
     ap.add_argument("--expect", action="append", default=[],
                     help="a test file the guest must run (tests/guest/run-all.sh)")
     ap.add_argument("--counts")
@@ -96,6 +106,8 @@ def main():
     expected_reports = 0
     early = True
     early_reports = []
+    suite = None    # the KUnit suite whose cases are being printed
+    case_runs = {}  # "SUITE.CASE" -> [runs, skips]
     cur = None      # the test file running: [name, plan, checks, line]
     ended = []
     for n, line in enumerate(lines, 1):
@@ -108,8 +120,20 @@ def main():
         if in_faults and ALLOC_REPORT.search(line):
             expected_reports += 1
             report_until = n + ALLOC_REPORT_LINES
+        m = SUBTEST.match(line)
+        if m:
+            suite = m.group(1)
+            continue
+        m = CASE_RESULT.match(line)
+        if m and suite:
+            r = case_runs.setdefault(f"{suite}.{m.group(2)}", [0, 0])
+            r[0] += 1
+            if m.group(1) == "ok" and line.find(" # SKIP") >= 0:
+                r[1] += 1
+            continue
         m = SUITE_STATS.match(line)
         if m and m.group(1) != "Totals":
+            suite = None
             name, p, fl, _, _ = m.groups()
             suites[name] = suites.get(name, 0) + 1
             passed += int(p)
@@ -184,6 +208,12 @@ def main():
         if s not in suites:
             failed += 1
             failures.append(f"KUnit suite {s} did not run")
+    for c in args.require_case:
+        runs, skips = case_runs.get(c, [0, 0])
+        if runs == skips:
+            failed += 1
+            failures.append(f"KUnit case {c} never ran unskipped ({runs} run(s), all skipped)"
+                            if runs else f"KUnit case {c} did not run")
     if cur:
         failed += 1
         failures.append(f"test file {cur[0]} began (line {cur[3]}) and did not end")
@@ -203,6 +233,9 @@ def main():
         print(f"check-console: {f}")
     for r in early_reports:
         print(f"check-console: early boot, before any initcall (not counted): {r}")
+    for c, (runs, skips) in sorted(case_runs.items()):
+        if skips:
+            print(f"check-console: KUnit case {c}: skipped in {skips} of {runs} run(s)")
     if expected_reports:
         print(f"check-console: {expected_reports} allocation-failure report(s) "
               "under fault injection (expected)")
