@@ -160,6 +160,22 @@ CASES = [
     ("KUnit: a case that failed (and then skipped: reported not ok)",
      main_log(kunit_part=KUNIT_RAN + kunit([(KDAMOND_CASES[0], "not ok")])),
      MAIN_ARGS + REQUIRE, False),
+    ("faults: an allocation-failure dump is expected",
+     main_log(body=GOOD_FILE + ALLOC_DUMP + FAULTS_END), MAIN_ARGS, True),
+    ("faults: a KASAN report right after the dump",
+     main_log(body=GOOD_FILE + ALLOC_DUMP + KASAN + FAULTS_END), MAIN_ARGS, False),
+    ("faults: a KASAN report a few lines after the dump",
+     main_log(body=GOOD_FILE + ALLOC_DUMP + "[  100.1] damon_autotune: enable failed: -12\n"
+              + KASAN + FAULTS_END), MAIN_ARGS, False),
+    ("faults: a WARNING inside the dump",
+     main_log(body=GOOD_FILE + ALLOC_DUMP.replace(
+         "[  100.000006]  warn_alloc", "[  100.000006] WARNING: CPU: 1 PID: 1234 at mm/slub.c:1 x+0x1/0x2\n"
+         "[  100.000006]  warn_alloc") + FAULTS_END), MAIN_ARGS, False),
+    ("faults: a Call Trace outside a dump",
+     main_log(body=GOOD_FILE + "itest: faults begin\n[  100.0] Call Trace:\n" + FAULTS_END),
+     MAIN_ARGS, False),
+    ("faults: a dump outside the fault window",
+     main_log(body=GOOD_FILE + ALLOC_DUMP.replace("itest: faults begin\n", "")), MAIN_ARGS, False),
     ("a failed check", main_log(body=GOOD_FILE.replace(
         "itest: ok enabled_default", "itest: not ok enabled_default: got 'Y', expected 'N'")),
      MAIN_ARGS, False),

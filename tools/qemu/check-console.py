@@ -31,10 +31,14 @@ Counts:
 - Console problems: any WARNING:, BUG:, Oops, KASAN, kmemleak or Call Trace
   line fails the run even if every test passed (the few boot-time kmemleak
   announcements listed in BENIGN excepted). Between "itest: faults begin"
-  and "itest: faults end" (fault injection on purpose), the stack dump the
-  kernel prints for an allocation failure ("vmalloc error:" or "page
-  allocation failure:", then up to ALLOC_REPORT_LINES lines) is expected
-  and only counted; anything else there still fails the run.
+  and "itest: faults end" (fault injection on purpose), the dump the
+  kernel prints for an allocation failure is expected and only counted:
+  the "vmalloc error:" or "page allocation failure:" line, then the
+  kernel lines that have the form of warn_alloc()'s dump (DUMP_FORMS: the
+  CPU, Hardware name, Call Trace, <TASK> and frame lines of dump_stack(),
+  and show_mem()'s Mem-Info and node lines). The first kernel line of
+  another form ends the dump. No WARNING:, BUG:, Oops or KASAN line has
+  one of those forms, so none is ever exempt.
 - A report before "smp: Bringing up secondary CPUs" comes from the
   kernel's earliest boot, on one CPU, before any initcall (DAMON's and the
   module's run much later): it is printed and counted apart, not failed
@@ -56,8 +60,29 @@ ITEST = re.compile(r"^itest: (?:(ok) (\S+)|(not ok) (\S+)(?:: (.*))?)$")
 ITEST_MARK = re.compile(r"^itest: (?:plan (\d+)|begin (\S+)|end (\S+) status (\d+) took \d+ s"
                         r"|(done)|faults (?:begin|end))$")
 BAD = re.compile(r"WARNING:|BUG:|Oops|KASAN|kmemleak|Call Trace")
+NEVER_EXEMPT = re.compile(r"WARNING:|BUG:|Oops|KASAN")
 ALLOC_REPORT = re.compile(r"vmalloc error:|page allocation failure:")
-ALLOC_REPORT_LINES = 80
+# The lines of an allocation-failure dump after its first line, each
+# matched in full (timestamp removed): dump_stack()'s, then show_mem()'s.
+DUMP_FORMS = re.compile("|".join([
+    r"CPU: \d+ (?:UID: \d+ )?PID: \d+ Comm: .* (?:Not tainted|Tainted: [A-Z ]+) \S+ #\S+.*",
+    r"Tainted: (?:\[[A-Z]\]=[A-Z_]+,? ?)+",
+    r"Hardware name: .*",
+    r"Workqueue: \S+ \S+",
+    r"Call Trace:",
+    r" *</?(?:TASK|IRQ|SOFTIRQ|NMI)>",
+    r" +(?:\? )?[\w.$]+\+0x[0-9a-f]+/0x[0-9a-f]+(?: \[\w+\])?",
+    r"Mem-Info:",
+    r" ?[a-z_]+:\d+(?: [a-z_]+:\d+)*",
+    r"Node \d+ [\w ]*(?:[a-z_]+:\S+ ?)*|Node \d+ \w+: .*",
+    r"Node \d+ hugepages_total=\d+ hugepages_free=\d+ hugepages_surp=\d+ hugepages_size=\d+kB",
+    r"lowmem_reserve\[\]:(?: \d+)+",
+    r"\d+ total pagecache pages",
+    r"\d+ pages in swap cache",
+    r"Free swap  = -?\d+kB",
+    r"Total swap = \d+kB",
+    r"\d+ pages (?:RAM|HighMem/MovableOnly|reserved|cma reserved|hwpoisoned)",
+]))
 EARLY_BOOT_END = "smp: Bringing up secondary CPUs"
 BENIGN = [
     "kmemleak: Kernel memory leak detector initialized",
@@ -102,7 +127,7 @@ def main():
     suites = {}
     itests_done = False
     in_faults = False
-    report_until = 0
+    in_dump = False
     expected_reports = 0
     early = True
     early_reports = []
@@ -117,9 +142,15 @@ def main():
             in_faults = True
         elif line.strip() == "itest: faults end":
             in_faults = False
-        if in_faults and ALLOC_REPORT.search(line):
+        kernel_line = bool(STAMP.match(raw[n - 1]))
+        if in_dump and kernel_line:
+            if DUMP_FORMS.fullmatch(line) and not NEVER_EXEMPT.search(line):
+                continue
+            in_dump = False
+        if in_faults and kernel_line and ALLOC_REPORT.search(line) and not BAD.search(line):
             expected_reports += 1
-            report_until = n + ALLOC_REPORT_LINES
+            in_dump = True
+            continue
         m = SUBTEST.match(line)
         if m:
             suite = m.group(1)
@@ -197,8 +228,6 @@ def main():
             failures.append(f"line {n}: an itest line that cannot be read: {line.strip()}")
             continue
         if BAD.search(line) and not any(b in line for b in BENIGN):
-            if in_faults and n <= report_until:
-                continue
             if early:
                 early_reports.append(f"console line {n}: {line.strip()}")
                 continue
