@@ -21,5 +21,5 @@ else
 fi
 check_eq modprobe_other_default "$(param quota_ms)" 10
 check modprobe_unloads modprobe -r damon_autotune
-check_fails modprobe_gone test -d /sys/module/damon_autotune
+check modprobe_gone absent /sys/module/damon_autotune
 rm /etc/modprobe.d/damon_autotune.conf

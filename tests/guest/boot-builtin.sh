@@ -14,13 +14,13 @@ on)
 	check_eq builtin_other_param_default "$(param quota_ms)" 10
 	check builtin_param_writable set_param quota_sz 1048576
 	check_eq builtin_param_written "$(param quota_sz)" 1048576
-	check_fails builtin_param_still_checked set_param wmarks_high 1001
+	check_fails_with EINVAL builtin_param_still_checked set_param wmarks_high 1001
 	check builtin_commit set_param commit_inputs Y
 	check builtin_disable set_param enabled N
 	check builtin_kdamond_stops wait_until 10 kdamond_gone "$pid"
 	check builtin_enable_again set_param enabled Y
 	check builtin_kdamond_again kdamond_running "$(param kdamond_pid)"
-	check_fails builtin_cannot_unload rmmod damon_autotune
+	check_fails_with ENOENT builtin_cannot_unload rmmod damon_autotune
 	check builtin_disable_again set_param enabled N
 	;;
 off)

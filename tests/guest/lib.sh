@@ -39,10 +39,63 @@ check() {
 	if "$@" >/tmp/check.out 2>&1; then pass "$name"; else fail "$name" "$(head -c 200 /tmp/check.out)"; fi
 }
 
-# check_fails NAME COMMAND...: passes if COMMAND fails.
-check_fails() {
-	local name=$1; shift
-	if "$@" >/dev/null 2>&1; then fail "$name" "succeeded"; else pass "$name"; fi
+# check_fails_with ERRNO NAME COMMAND...: passes if COMMAND fails with
+# the error ERRNO, as busybox prints it (strerror: "sh: write error:
+# Invalid argument", "sh: can't create FILE: Permission denied",
+# "insmod: can't insert 'FILE': Invalid argument"). A failure for another
+# reason (a mistyped parameter is "No such file or directory"; EBUSY
+# where EINVAL was meant) fails the check.
+check_fails_with() {
+	local errno=$1 name=$2 text; shift 2
+	case $errno in
+	EINVAL) text="Invalid argument" ;;
+	EBUSY) text="Device or resource busy" ;;
+	ENOENT) text="No such file or directory" ;;
+	EACCES) text="Permission denied" ;;
+	EPERM) text="Operation not permitted" ;;
+	*) fail "$name" "check_fails_with: unknown error name '$errno'"; return ;;
+	esac
+	if "$@" >/tmp/check.out 2>&1; then
+		fail "$name" "succeeded"
+	elif grep -q "$text" /tmp/check.out; then
+		pass "$name"
+	else
+		fail "$name" "expected $errno ($text), got: $(head -c 200 /tmp/check.out)"
+	fi
+}
+
+# check_fails: gone, it passed on any failure ("No such file" included).
+check_fails() { fail "$1" "check_fails says no errno: use check_fails_with ERRNO NAME COMMAND..."; }
+
+# absent PATH: nothing exists at PATH.
+absent() { [ ! -e "$1" ]; }
+
+# is_int VALUE...: every VALUE is a decimal integer (an optional minus
+# sign, then digits).
+is_int() {
+	local v
+	for v in "$@"; do
+		case $v in
+		'' | - | *[!0-9-]* | ?*-*) return 1 ;;
+		esac
+	done
+}
+
+# check_num NAME A OP B [INPUT...]: passes if [ A OP B ] (OP is -lt, -le,
+# -eq, -ne, -ge or -gt) and A, B and every INPUT are integers. INPUT are
+# the values read from the system that A or B were computed from with
+# $(( )), where an empty (unreadable) value silently becomes 0: pass them
+# all, so that an unreadable counter fails the check instead of passing
+# an upper bound.
+check_num() {
+	local name=$1 a=$2 op=$3 b=$4; shift 4
+	if ! is_int "$a" "$b" "$@"; then
+		fail "$name" "not all numbers: '$a' $op '$b' from '$*'"
+	elif [ "$a" "$op" "$b" ]; then
+		pass "$name"
+	else
+		fail "$name" "$a $op $b is false"
+	fi
 }
 
 # check_eq NAME ACTUAL EXPECTED
