@@ -131,8 +131,9 @@ result console_checker_selftest $? "see out/check-console-selftest.log"
 
 # 3. QEMU: KUnit and integration. The files each VM must run, by name (a
 # file deleted or renamed, or one that ran and is not listed, fails).
-main_files="10-module.sh 15-modprobe.sh 20-params.sh 25-doc-examples.sh 30-reclaim.sh
-	40-goal.sh 50-failcharge.sh 60-min-age.sh 70-fuzz.sh 80-lifecycle.sh 90-faults.sh kmemleak"
+main_files="05-reclaim-parity.sh 10-module.sh 15-modprobe.sh 20-params.sh 25-doc-examples.sh
+	30-reclaim.sh 35-reclaim-params.sh 40-goal.sh 50-failcharge.sh 60-min-age.sh 70-fuzz.sh
+	80-lifecycle.sh 90-faults.sh kmemleak"
 expect() { for f in "$@"; do echo "--expect $f"; done; }
 stage vm_main
 rm -f out/console.log
