@@ -23,7 +23,8 @@
 #      every run finishes with a clean console and sane numbers; no
 #      target is checked (that is `make bench`'s report).
 #
-# Prints one line per failed check and ends with "N passed, N failed".
+# Prints one line per failed check, then the wall time of each stage, and
+# ends with "N passed, N failed".
 # Artifacts (console log, build log) are in out/.
 #
 # --full runs the reliability tests at their full size (10,000 fuzzed
@@ -49,7 +50,49 @@ result() { # NAME STATUS [WHY]
 		failed=$((failed + 1)); echo "test: FAILED $1${3:+: $3}"
 	fi
 }
-start=$(date +%s)
+# stage NAME: the stage NAME starts now (its time is printed at the end).
+stages=() stage_t0=$(date +%s) stage_name=
+stage() {
+	local now; now=$(date +%s)
+	[ -n "$stage_name" ] && stages+=("$stage_name $((now - stage_t0))")
+	stage_name=$1 stage_t0=$now
+}
+finish() {
+	stage ""
+	local s total=0
+	echo "test: stage times (wall clock):"
+	for s in "${stages[@]}"; do
+		printf 'test:   %-26s %5d s\n' ${s}
+		total=$((total + ${s##* }))
+	done
+	printf 'test:   %-26s %5d s\n' total $total
+	echo "$passed passed, $failed failed"
+	[ $failed = 0 ]
+	exit
+}
+# vm_counts NAME VM_STATUS LOG [check-console.py options...]: counts a VM's
+# console. A VM that vm.sh could not boot or that timed out, a missing
+# log, and a checker that crashed or wrote no counts are failures; no
+# earlier run's log or counts are ever read (both are removed first).
+vm_counts() {
+	local name=$1 vrc=$2 log=$3 crc cp cf; shift 3
+	[ "$vrc" = 0 ] || result "${name}_vm_exits_cleanly" 1 "vm.sh exited with $vrc (see $log)"
+	if [ ! -s "$log" ]; then
+		result "${name}_console_log_written" 1 "no $log"
+		return
+	fi
+	rm -f out/console.counts
+	tools/qemu/check-console.py "$log" --counts out/console.counts "$@"
+	crc=$?
+	if read -r cp cf < out/console.counts 2>/dev/null && [ -n "$cf" ]; then
+		passed=$((passed + cp)); failed=$((failed + cf))
+		[ $crc = 0 ] || [ "$cf" -gt 0 ] ||
+			result "${name}_console_checked" 1 "check-console.py exited with $crc and counted no failure"
+	else
+		result "${name}_console_checked" 1 "check-console.py exited with $crc and wrote no counts"
+	fi
+}
+stage host
 
 # 1. Host tests.
 cargo test -q --manifest-path rust/host/Cargo.toml >out/host-tests.log 2>&1
@@ -60,6 +103,7 @@ passed=$((passed + hp)); failed=$((failed + hf))
 echo "test: host: $hp passed, $hf failed"
 
 # 2. Build checks.
+stage build
 rustfmt --check --config-path .rustfmt.toml damon_autotune.rs rust/host/lib.rs >out/rustfmt.log 2>&1
 result rustfmt $? "run rustfmt (see out/rustfmt.log)"
 make -s clean >/dev/null 2>&1
@@ -70,8 +114,7 @@ grep -n -i -B2 -A8 'warning' out/build.log && result build_has_no_warnings 1 "se
 	result build_has_no_warnings 0
 if [ $rc != 0 ]; then
 	tail -n 40 out/build.log
-	echo "$passed passed, $failed failed"
-	exit 1
+	finish
 fi
 tools/kernel/check-exports.sh damon_autotune.ko "$KDIR/source"
 result kernel_patch_exports_exactly_what_is_used $?
@@ -86,55 +129,76 @@ tools/docs.py params damon_autotune.ko Documentation/admin-guide.rst
 result every_parameter_documented $?
 tools/docs.py examples Documentation/admin-guide.rst out/guest-bin
 result doc_examples_extracted $?
+tools/qemu/check-console-selftest.py >out/check-console-selftest.log 2>&1
+result console_checker_selftest $? "see out/check-console-selftest.log"
 
-# 3. QEMU: KUnit and integration.
+# 3. QEMU: KUnit and integration. The files each VM must run, by name (a
+# file deleted or renamed, or one that ran and is not listed, fails).
+main_files="05-reclaim-parity.sh 10-module.sh 15-modprobe.sh 20-params.sh 25-doc-examples.sh
+	30-reclaim.sh 35-reclaim-params.sh 40-goal.sh 50-failcharge.sh 60-min-age.sh 70-fuzz.sh
+	80-lifecycle.sh 90-faults.sh kmemleak"
+expect() { for f in "$@"; do echo "--expect $f"; done; }
+stage vm_main
+rm -f out/console.log
 tools/qemu/vm.sh --log out/console.log --timeout 4200 --mem 768M --swap 512M --disk 768M \
 	--append "$append" run-all.sh
-tools/qemu/check-console.py out/console.log --counts out/console.counts \
+# shellcheck disable=SC2046
+vm_counts main $? out/console.log $(expect $main_files) \
 	--suite damon --suite damon-operations --suite damon-sysfs \
-	--suite damon_autotune_params --suite damon_autotune_policy --suite damon_autotune_damon
-read -r cp cf < out/console.counts
-passed=$((passed + cp)); failed=$((failed + cf))
+	--suite damon_autotune_params --suite damon_autotune_policy --suite damon_autotune_damon \
+	--require-case damon_autotune_damon.start_is_exclusive_and_drop_stops \
+	--require-case damon_autotune_damon.callbacks_see_statistics \
+	--require-case damon_autotune_damon.commit_into_running
 
 # 3b. Memory tiering across three emulated NUMA nodes, 512 MiB each.
+stage vm_tier
+rm -f out/tier.log
 tools/qemu/vm.sh --log out/tier.log --timeout 1500 --numa 3 --mem 1536M \
-	--append "kunit.enable=0" tier.sh
-tools/qemu/check-console.py out/tier.log --counts out/console.counts
-read -r cp cf < out/console.counts
-passed=$((passed + cp)); failed=$((failed + cf))
+	--append "kunit.enable=0" run-all.sh tier.sh
+# shellcheck disable=SC2046
+vm_counts tier $? out/tier.log $(expect tier.sh kmemleak)
 
 # 4. The kernel with damon_autotune built in, derived from the test kernel
 # by an incremental build: booted with and without enabled=Y.
+stage builtin_kernel_build
 tools/kernel/builtin.sh >out/builtin-build.log 2>&1
 rc=$?
 result builtin_kernel_builds $rc "see out/builtin-build.log"
 if [ $rc = 0 ]; then
 	bzimage=$(tools/kernel/builtin.sh --dir)/arch/x86/boot/bzImage
+	stage vm_builtin_on_off
 	for mode in on off; do
 		extra="kunit.enable=0"
 		[ $mode = on ] && extra="$extra damon_autotune.enabled=Y damon_autotune.min_age=7000000"
+		rm -f "out/builtin-$mode.log"
 		tools/qemu/vm.sh --kernel "$bzimage" --module none --log "out/builtin-$mode.log" \
-			--timeout 600 --mem 768M --append "$extra" boot-builtin.sh $mode
-		tools/qemu/check-console.py "out/builtin-$mode.log" --counts out/console.counts
-		read -r cp cf < out/console.counts
-		passed=$((passed + cp)); failed=$((failed + cf))
+			--timeout 600 --mem 768M --append "$extra" run-all.sh boot-builtin.sh $mode
+		# shellcheck disable=SC2046
+		vm_counts "builtin_$mode" $? "out/builtin-$mode.log" $(expect boot-builtin.sh kmemleak)
 	done
 fi
 
 # 5. The benchmark's smoke test.
+stage bench_kernel_build
 tools/kernel/prepare.sh bench >out/bench-kernel.log 2>&1
 rc=$?
 result bench_kernel_builds $rc "see out/bench-kernel.log"
 if [ $rc = 0 ]; then
+	# Tiering where it is needed, on this kernel (no debug options): a
+	# copy of the sources built against it, leaving the test build alone.
+	stage vm_tier_full
 	bench_kdir=$(tools/kernel/prepare.sh --dir bench)
-	make -s clean >/dev/null 2>&1
-	make -s KDIR="$bench_kdir" modules >out/bench-module.log 2>&1
+	rm -rf out/bench-module-src out/tier-full.log
+	rsync -a --exclude out --exclude .git --exclude rust/host/target ./ out/bench-module-src/
+	make -s -C out/bench-module-src clean >/dev/null 2>&1
+	make -s -C out/bench-module-src KDIR="$bench_kdir" modules >out/bench-module.log 2>&1
 	result bench_module_builds $? "see out/bench-module.log"
-	tools/qemu/vm.sh --kernel "$bench_kdir/arch/x86/boot/bzImage" --log out/tier-full.log \
-		--timeout 1500 --numa 3 --mem 1536M --append "kunit.enable=0" tier-full.sh
-	tools/qemu/check-console.py out/tier-full.log --counts out/console.counts
-	read -r cp cf < out/console.counts
-	passed=$((passed + cp)); failed=$((failed + cf))
+	tools/qemu/vm.sh --kernel "$bench_kdir/arch/x86/boot/bzImage" \
+		--module out/bench-module-src/damon_autotune.ko --log out/tier-full.log \
+		--timeout 1500 --numa 3 --mem 1536M --append "kunit.enable=0" run-all.sh tier-full.sh
+	# shellcheck disable=SC2046
+	vm_counts tier_full $? out/tier-full.log $(expect tier-full.sh kmemleak)
+	stage bench_smoke
 	rm -f out/bench.counts
 	python3 tools/bench/bench.py --quick --check --timeout 600 --counts out/bench.counts >out/bench-quick.log 2>&1
 	grep '^test: FAILED' out/bench-quick.log
@@ -146,6 +210,5 @@ if [ $rc = 0 ]; then
 	fi
 fi
 
-echo "test: took $(( $(date +%s) - start )) s; console log in out/console.log"
-echo "$passed passed, $failed failed"
-[ $failed = 0 ]
+echo "test: console logs in out/*.log"
+finish

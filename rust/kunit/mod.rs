@@ -70,11 +70,18 @@ impl Test {
     }
 
     /// Marks the case skipped, with `why` as KUnit's status comment; the
-    /// caller returns without testing anything else.
+    /// caller returns without testing anything else. A case that already
+    /// failed stays failed: a skip never hides a failed expectation.
     pub fn skip(&mut self, why: &str) {
         // SAFETY: `ptr` is the running test (type invariant); this is what
         // `kunit_mark_skipped()` does.
         let test = unsafe { &mut *self.ptr };
+        // SAFETY: `status` is a plain field of the running test, written
+        // only by this thread (`fail` and this function) while it runs.
+        let status = unsafe { core::ptr::read_volatile(&test.status) };
+        if status == bindings::kunit_status_KUNIT_FAILURE {
+            return;
+        }
         let n = why.len().min(test.status_comment.len() - 1);
         test.status_comment[..n].copy_from_slice(&why.as_bytes()[..n]);
         test.status_comment[n] = 0;

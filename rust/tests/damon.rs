@@ -236,9 +236,19 @@ impl Callbacks for Recorder {
     }
 }
 
+/// What `start_recorded` makes of `EBUSY` (another DAMON context runs).
+#[derive(Clone, Copy, PartialEq)]
+enum Busy {
+    /// The case is skipped: someone else holds DAMON's exclusive group.
+    Skips,
+    /// The case fails: the group must be free (this case freed it).
+    Fails,
+}
+
 /// Starts a context with FAST attributes, a STAT scheme and `rec`; `None`
-/// (case skipped) if another DAMON context runs.
-fn start_recorded(t: &mut Test, rec: &Arc<Recorder>) -> Option<Kdamond> {
+/// if it did not start (case skipped on `EBUSY` if `busy` says so, failed
+/// otherwise).
+fn start_recorded(t: &mut Test, rec: &Arc<Recorder>, busy: Busy) -> Option<Kdamond> {
     let mut ctx = t.expect_ok(Context::new(Ops::PhysicalAddress))?;
     t.expect_ok(ctx.set_attrs(&FAST))?;
     t.expect_ok(ctx.add_physical_target(0, 0))?;
@@ -246,7 +256,7 @@ fn start_recorded(t: &mut Test, rec: &Arc<Recorder>) -> Option<Kdamond> {
     ctx.set_callbacks(rec.clone());
     match ctx.start() {
         Ok(k) => Some(k),
-        Err(e) if e == EBUSY => {
+        Err(e) if e == EBUSY && busy == Busy::Skips => {
             t.skip("another DAMON context is running");
             None
         }
@@ -258,13 +268,15 @@ fn start_recorded(t: &mut Test, rec: &Arc<Recorder>) -> Option<Kdamond> {
 }
 
 /// A started context runs a kdamond with a PID; DAMON's exclusivity refuses
-/// a second one; dropping it stops the thread. Skipped if another DAMON
-/// user (e.g. this module, loaded with `enabled=Y`) already runs.
+/// a second one; dropping it stops the thread and frees the exclusive
+/// group, so a restart works (`EBUSY` there fails the case). Skipped if
+/// another DAMON user (e.g. this module, loaded with `enabled=Y`) already
+/// runs at the first start.
 fn start_is_exclusive_and_drop_stops(t: &mut Test) {
     let Some(rec) = t.expect_ok(Arc::new(Recorder::default(), GFP_KERNEL)) else {
         return;
     };
-    let Some(kdamond) = start_recorded(t, &rec) else {
+    let Some(kdamond) = start_recorded(t, &rec, Busy::Skips) else {
         return;
     };
     t.expect(kdamond.is_running(), "the kdamond runs after start");
@@ -284,7 +296,7 @@ fn start_is_exclusive_and_drop_stops(t: &mut Test) {
     );
 
     // The exclusive group is free again.
-    if let Some(again) = start_recorded(t, &rec) {
+    if let Some(again) = start_recorded(t, &rec, Busy::Fails) {
         t.expect(
             again.is_running(),
             "a context can start once the previous one stopped",
@@ -298,7 +310,7 @@ fn callbacks_see_statistics(t: &mut Test) {
     let Some(rec) = t.expect_ok(Arc::new(Recorder::default(), GFP_KERNEL)) else {
         return;
     };
-    let Some(kdamond) = start_recorded(t, &rec) else {
+    let Some(kdamond) = start_recorded(t, &rec, Busy::Skips) else {
         return;
     };
     msleep(300);
@@ -328,7 +340,7 @@ fn commit_into_running(t: &mut Test) {
     let Some(rec) = t.expect_ok(Arc::new(Recorder::default(), GFP_KERNEL)) else {
         return;
     };
-    let Some(kdamond) = start_recorded(t, &rec) else {
+    let Some(kdamond) = start_recorded(t, &rec, Busy::Skips) else {
         return;
     };
     let new = || -> Result<Context> {

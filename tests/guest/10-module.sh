@@ -1,5 +1,6 @@
 # The module's life cycle: load (the KUnit suites run here), parameters in
 # sysfs, enable/disable, exclusivity with DAMON_RECLAIM, unload.
+itest_plan 30
 
 check insmod insmod /damon_autotune.ko
 check_eq enabled_default "$(param enabled)" N
@@ -16,9 +17,9 @@ check disable set_param enabled N
 check_eq kdamond_pid_after_disable "$(param kdamond_pid)" -1
 check kdamond_gone wait_until 5 kdamond_gone "$pid"
 
-check_fails enabled_rejects_garbage set_param enabled maybe
+check_fails_with EINVAL enabled_rejects_garbage set_param enabled maybe
 check_eq enabled_kept_after_garbage "$(param enabled)" N
-check_fails kdamond_pid_read_only set_param kdamond_pid 5
+check_fails_with EACCES kdamond_pid_read_only set_param kdamond_pid 5
 check_eq kdamond_pid_kept "$(param kdamond_pid)" -1
 
 # DAMON allows one exclusive group: with DAMON_RECLAIM running, enabling
@@ -34,8 +35,10 @@ if [ -d /sys/module/damon_reclaim ]; then
 	echo N > /sys/module/damon_reclaim/parameters/enabled
 	wait_until 5 sh -c "[ \$(cat /proc/[0-9]*/comm 2>/dev/null | grep -c '^kdamond') = $before ]"
 	check enable_after_reclaim_stopped set_param enabled Y
-	check_fails reclaim_busy_while_enabled sh -c 'echo Y > /sys/module/damon_reclaim/parameters/enabled'
+	check_fails_with EBUSY reclaim_busy_while_enabled sh -c 'echo Y > /sys/module/damon_reclaim/parameters/enabled'
 	check disable_again set_param enabled N
+else
+	fail damon_reclaim_built_in "no /sys/module/damon_reclaim"
 fi
 
 check enable_before_rmmod set_param enabled Y
@@ -47,5 +50,5 @@ check insmod_enabled insmod /damon_autotune.ko enabled=Y
 check_eq enabled_from_insmod "$(param enabled)" Y
 check kdamond_runs_from_insmod kdamond_running "$(param kdamond_pid)"
 check rmmod_enabled rmmod damon_autotune
-check_fails insmod_rejects_bad_param insmod /damon_autotune.ko enabled=maybe
-check_fails module_absent_after_bad_param test -d /sys/module/damon_autotune
+check_fails_with EINVAL insmod_rejects_bad_param insmod /damon_autotune.ko enabled=maybe
+check module_absent_after_bad_param absent /sys/module/damon_autotune

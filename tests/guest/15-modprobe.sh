@@ -2,6 +2,7 @@
 # and from the kernel command line (tools/test.sh boots with
 # damon_autotune.quota_sz=12345678), as kmod and busybox modprobe read
 # them; modprobe -r unloads.
+itest_plan 10
 
 rmmod damon_autotune 2>/dev/null
 mkdir -p /etc/modprobe.d
@@ -20,5 +21,5 @@ else
 fi
 check_eq modprobe_other_default "$(param quota_ms)" 10
 check modprobe_unloads modprobe -r damon_autotune
-check_fails modprobe_gone test -d /sys/module/damon_autotune
+check modprobe_gone absent /sys/module/damon_autotune
 rm /etc/modprobe.d/damon_autotune.conf

@@ -1,6 +1,7 @@
 # Parameters: every kind read and written through sysfs, refused writes
 # that keep the old value, combinations refused when applied, modinfo
 # descriptions, and values given to insmod.
+itest_plan $((67 + 2 * $(modinfo -F parmtype /damon_autotune.ko | wc -l)))
 
 rmmod damon_autotune 2>/dev/null
 check insmod_for_params insmod /damon_autotune.ko
@@ -64,7 +65,7 @@ write_ok quota_goal_tuner consist
 write_refused quota_goal_tuner bogus
 write_refused quota_goal_tuner Temporal
 # read-only statistics
-check_fails stat_read_only set_param nr_reclaimed_regions 5
+check_fails_with EACCES stat_read_only set_param nr_reclaimed_regions 5
 check_eq stat_kept "$(param nr_reclaimed_regions)" 0
 
 # A combination DAMON would refuse is refused when applied: enabling
@@ -98,7 +99,7 @@ check_eq no_kdamond_after_refusals "$(nr_kdamonds)" 0
 check enable_for_commit set_param enabled Y
 pid=$(param kdamond_pid)
 set_param wmarks_mid 600
-check_fails commit_refuses_bad_combination set_param commit_inputs Y
+check_fails_with EINVAL commit_refuses_bad_combination set_param commit_inputs Y
 check_eq kdamond_kept_after_bad_commit "$(param kdamond_pid)" "$pid"
 check kdamond_alive_after_bad_commit kdamond_running "$pid"
 set_param wmarks_mid 400
@@ -117,6 +118,6 @@ check_eq insmod_tuner "$(param quota_goal_tuner)" temporal
 check_eq insmod_skip_anon "$(param skip_anon)" Y
 check_eq insmod_goal_bp "$(param quota_mem_free_goal_bp)" 4000
 rmmod damon_autotune
-check_fails insmod_refuses_bad_enum insmod /damon_autotune.ko quota_goal_tuner=bogus
-check_fails insmod_refuses_overflow insmod /damon_autotune.ko min_age=18446744073709551616
-check_fails module_absent_after_refusals test -d /sys/module/damon_autotune
+check_fails_with EINVAL insmod_refuses_bad_enum insmod /damon_autotune.ko quota_goal_tuner=bogus
+check_fails_with EINVAL insmod_refuses_overflow insmod /damon_autotune.ko min_age=18446744073709551616
+check module_absent_after_refusals absent /sys/module/damon_autotune

@@ -6,6 +6,7 @@
 # DAMON comes back to it after its writeback: about 0.2 MiB/s of free
 # memory under TCG with KASAN, measured, too slow to reach a goal in a
 # test.)
+itest_plan 7
 
 [ -b /dev/vdb ] || { fail goal_needs_disk "no /dev/vdb"; return; }
 mkdir -p /mnt/scratch

@@ -5,6 +5,7 @@
 # with fail_charge_num=1 fail_charge_denom=4096 it holds near the quota.
 # Asserts fewer quota exceeds and more regions tried with the ratio, and
 # prints both series.
+itest_plan 7
 
 [ -b /dev/vdb ] || { fail failcharge_needs_disk "no /dev/vdb"; return; }
 mkdir -p /mnt/scratch

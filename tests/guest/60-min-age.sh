@@ -5,6 +5,7 @@
 # 2. four regions used in turn for 8 s each (each idle 3 x 8 s between uses),
 #    more than memory holds: it must settle below 24 s.
 # Asserts direction and bounds; prints the trajectories.
+itest_plan 27
 
 if ! grep -q vda /proc/swaps; then
 	[ -b /dev/vda ] || { fail min_age_needs_swap_disk "no /dev/vda"; return; }
@@ -20,14 +21,14 @@ EXTRA=""
 rmmod damon_autotune 2>/dev/null
 check min_age_insmod insmod /damon_autotune.ko
 check_eq min_age_tuning_off_by_default "$(param autotune_min_age)" N
-check_fails min_age_interval_rejects_zero set_param autotune_min_age_interval_ms 0
+check_fails_with EINVAL min_age_interval_rejects_zero set_param autotune_min_age_interval_ms 0
 check_eq min_age_interval_kept "$(param autotune_min_age_interval_ms)" 5000
-check_fails current_min_age_read_only set_param current_min_age 5
-check_fails min_age_increases_read_only set_param min_age_increases 5
+check_fails_with EACCES current_min_age_read_only set_param current_min_age 5
+check_fails_with EACCES min_age_increases_read_only set_param min_age_increases 5
 set_param autotune_min_age Y
 set_param min_age_min $((9 * SEC))
 set_param min_age_max $SEC
-check_fails min_age_inverted_bounds_refused set_param enabled Y
+check_fails_with EINVAL min_age_inverted_bounds_refused set_param enabled Y
 check_eq min_age_inverted_bounds_nothing_runs "$(param kdamond_pid)" -1
 set_param min_age_max $((90 * SEC))
 check min_age_enable_with_tuning set_param enabled Y
@@ -36,7 +37,7 @@ set_param min_age_max $((60 * SEC))
 check min_age_commit_new_bounds set_param commit_inputs Y
 check min_age_clamped_after_commit wait_until 10 sh -c "[ \$(cat $P/current_min_age) = $((60 * SEC)) ]"
 set_param min_age_min $((70 * SEC))
-check_fails min_age_commit_inverted_refused set_param commit_inputs Y
+check_fails_with EINVAL min_age_commit_inverted_refused set_param commit_inputs Y
 check_eq min_age_kept_after_refused_commit "$(param current_min_age)" $((60 * SEC))
 check min_age_rmmod rmmod damon_autotune
 

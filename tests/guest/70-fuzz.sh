@@ -6,6 +6,7 @@
 # tools/workload/paramfuzz.c). The kernel command line sets a longer run
 # (fuzz_writes=N, default 2000) or another seed (fuzz_seed=N, default a
 # fixed one, so that a CI failure reproduces).
+itest_plan 6
 
 FUZZ_WRITES=$(cmdline_value fuzz_writes 2000)
 seed=$(cmdline_value fuzz_seed 20261122)

@@ -2,6 +2,7 @@
 # cycles, rmmod while enabled, enable/disable flips, and coexistence with
 # a kdamond the DAMON sysfs interface started. Counts come from the kernel
 # command line (cycles=, flips=; tools/test.sh --full sets 100 and 1000).
+itest_plan 17
 
 cycles=$(cmdline_value cycles 20)
 flips=$(cmdline_value flips 100)
@@ -68,10 +69,12 @@ if [ -d $K ]; then
 	check sysfs_kdamond_off sh -c "echo off > $K/0/state"
 	wait_until 10 sh -c "[ \$(cat /proc/[0-9]*/comm 2>/dev/null | grep -c '^kdamond') = $base ]"
 	check enable_after_sysfs_off set_param enabled Y
-	check_fails sysfs_busy_while_enabled sh -c "echo on > $K/0/state"
+	check_fails_with EBUSY sysfs_busy_while_enabled sh -c "echo on > $K/0/state"
 	check_eq sysfs_kdamond_not_started "$(cat $K/0/state)" off
 	check disable_after_sysfs set_param enabled N
 	echo 0 > $K/nr_kdamonds
+else
+	fail damon_sysfs_built_in "no $K"
 fi
 check lifecycle_rmmod rmmod damon_autotune
 kunit_loud

@@ -3,6 +3,7 @@
 # succeeds or fails with an error and leaves a consistent state; nothing
 # crashes and nothing leaks (run-all.sh's kmemleak scan follows). Rounds
 # come from the kernel command line (fault_rounds=; default 20).
+itest_plan 11
 
 F=/sys/kernel/debug/failslab
 [ -d $F ] || mount -t debugfs none /sys/kernel/debug 2>/dev/null
@@ -56,7 +57,12 @@ while [ $i -lt $((rounds / 5 + 1)) ]; do
 	fi
 done
 echo "faults: failslab 1%: insmod $loaded loaded, $refused failed with an error, $bad left a module behind"
-check_eq faults_insmod_clean "$bad" 0
+# Some loads must have failed, or the failure path of loading never ran.
+if [ "$bad" = 0 ] && [ "$refused" -gt 0 ]; then
+	pass faults_insmod_clean
+else
+	fail faults_insmod_clean "$refused failed, $bad left a module behind (want >= 1 and 0)"
+fi
 
 # Enabling and committing under failslab (5%), the module loaded normally.
 echo 5 > $F/probability

@@ -1,10 +1,10 @@
 # The kernel with damon_autotune built in (tools/kernel/builtin.sh).
-#   boot-builtin.sh on:  booted with damon_autotune.enabled=Y
-#                        damon_autotune.min_age=7000000: the kdamond runs
-#                        from boot with that min_age, parameters stay
-#                        writable, enabled=N/Y work, it cannot be unloaded;
-#   boot-builtin.sh off: booted without: nothing runs.
-. /test/lib.sh
+#   run-all.sh boot-builtin.sh on:  booted with damon_autotune.enabled=Y
+#                                   damon_autotune.min_age=7000000: the kdamond runs
+#                                   from boot with that min_age, parameters stay
+#                                   writable, enabled=N/Y work, it cannot be unloaded;
+#   run-all.sh boot-builtin.sh off: booted without: nothing runs.
+case $1 in on) itest_plan 14 ;; off) itest_plan 7 ;; *) itest_plan 1 ;; esac
 case $1 in
 on)
 	check_eq builtin_enabled_from_cmdline "$(param enabled)" Y
@@ -14,13 +14,13 @@ on)
 	check_eq builtin_other_param_default "$(param quota_ms)" 10
 	check builtin_param_writable set_param quota_sz 1048576
 	check_eq builtin_param_written "$(param quota_sz)" 1048576
-	check_fails builtin_param_still_checked set_param wmarks_high 1001
+	check_fails_with EINVAL builtin_param_still_checked set_param wmarks_high 1001
 	check builtin_commit set_param commit_inputs Y
 	check builtin_disable set_param enabled N
 	check builtin_kdamond_stops wait_until 10 kdamond_gone "$pid"
 	check builtin_enable_again set_param enabled Y
 	check builtin_kdamond_again kdamond_running "$(param kdamond_pid)"
-	check_fails builtin_cannot_unload rmmod damon_autotune
+	check_fails_with ENOENT builtin_cannot_unload rmmod damon_autotune
 	check builtin_disable_again set_param enabled N
 	;;
 off)
@@ -36,4 +36,3 @@ off)
 	fail builtin_mode "unknown mode '$1'"
 	;;
 esac
-echo "itest: done"

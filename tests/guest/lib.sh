@@ -1,11 +1,37 @@
 # Helpers for the integration tests that run inside the VM (busybox sh).
 # Each check prints one line, "itest: ok NAME" or "itest: not ok NAME: why",
 # which tools/qemu/check-console.py counts.
+#
+# Accounting: run-all.sh runs each test file through run_file, which
+# prints "itest: begin FILE" and "itest: end FILE status S"; each file
+# declares near its top, on one line, how many checks it runs
+# ("itest_plan N"; computed where the count depends on a parameter).
+# check-console.py fails a file that began and did not end, that ended
+# with a non-zero status, that has no plan, or whose ok + not ok lines
+# differ from its plan.
 
 P=/sys/module/damon_autotune/parameters
 
 pass() { echo "itest: ok $1"; }
 fail() { echo "itest: not ok $1${2:+: $2}"; }
+
+# itest_plan N: this file runs N checks.
+itest_plan() { echo "itest: plan $1"; }
+
+# run_file NAME COMMAND...: runs COMMAND (". /test/FILE", or a function)
+# in a subshell between the begin and end markers. The status is 0 only
+# if COMMAND ran to its end: an "exit" (any value) or a shell error
+# inside it ends the subshell without reaching "exit 0". (A top-level
+# "return" in a sourced file does reach it: the plan catches the checks
+# it skipped.)
+run_file() {
+	local name=$1 t0 rc; shift
+	echo "itest: begin $name"
+	t0=$(uptime_s)
+	( "$@"; exit 0 )
+	rc=$?
+	echo "itest: end $name status $rc took $(( $(uptime_s) - t0 )) s"
+}
 
 # check NAME COMMAND...: passes if COMMAND succeeds.
 check() {
@@ -13,10 +39,63 @@ check() {
 	if "$@" >/tmp/check.out 2>&1; then pass "$name"; else fail "$name" "$(head -c 200 /tmp/check.out)"; fi
 }
 
-# check_fails NAME COMMAND...: passes if COMMAND fails.
-check_fails() {
-	local name=$1; shift
-	if "$@" >/dev/null 2>&1; then fail "$name" "succeeded"; else pass "$name"; fi
+# check_fails_with ERRNO NAME COMMAND...: passes if COMMAND fails with
+# the error ERRNO, as busybox prints it (strerror: "sh: write error:
+# Invalid argument", "sh: can't create FILE: Permission denied",
+# "insmod: can't insert 'FILE': Invalid argument"). A failure for another
+# reason (a mistyped parameter is "No such file or directory"; EBUSY
+# where EINVAL was meant) fails the check.
+check_fails_with() {
+	local errno=$1 name=$2 text; shift 2
+	case $errno in
+	EINVAL) text="Invalid argument" ;;
+	EBUSY) text="Device or resource busy" ;;
+	ENOENT) text="No such file or directory" ;;
+	EACCES) text="Permission denied" ;;
+	EPERM) text="Operation not permitted" ;;
+	*) fail "$name" "check_fails_with: unknown error name '$errno'"; return ;;
+	esac
+	if "$@" >/tmp/check.out 2>&1; then
+		fail "$name" "succeeded"
+	elif grep -q "$text" /tmp/check.out; then
+		pass "$name"
+	else
+		fail "$name" "expected $errno ($text), got: $(head -c 200 /tmp/check.out)"
+	fi
+}
+
+# check_fails: gone, it passed on any failure ("No such file" included).
+check_fails() { fail "$1" "check_fails says no errno: use check_fails_with ERRNO NAME COMMAND..."; }
+
+# absent PATH: nothing exists at PATH.
+absent() { [ ! -e "$1" ]; }
+
+# is_int VALUE...: every VALUE is a decimal integer (an optional minus
+# sign, then digits).
+is_int() {
+	local v
+	for v in "$@"; do
+		case $v in
+		'' | - | *[!0-9-]* | ?*-*) return 1 ;;
+		esac
+	done
+}
+
+# check_num NAME A OP B [INPUT...]: passes if [ A OP B ] (OP is -lt, -le,
+# -eq, -ne, -ge or -gt) and A, B and every INPUT are integers. INPUT are
+# the values read from the system that A or B were computed from with
+# $(( )), where an empty (unreadable) value silently becomes 0: pass them
+# all, so that an unreadable counter fails the check instead of passing
+# an upper bound.
+check_num() {
+	local name=$1 a=$2 op=$3 b=$4; shift 4
+	if ! is_int "$a" "$b" "$@"; then
+		fail "$name" "not all numbers: '$a' $op '$b' from '$*'"
+	elif [ "$a" "$op" "$b" ]; then
+		pass "$name"
+	else
+		fail "$name" "$a $op $b is false"
+	fi
 }
 
 # check_eq NAME ACTUAL EXPECTED
@@ -123,7 +202,8 @@ node_free_bp() {
 
 # kmemleak_check: a kmemleak scan; its reports fail the run.
 kmemleak_check() {
-	[ -f /sys/kernel/debug/kmemleak ] || return 0
+	[ -f /sys/kernel/debug/kmemleak ] || { itest_plan 0; return 0; }
+	itest_plan 1
 	sleep 6    # kmemleak reports only objects older than 5 s
 	echo scan > /sys/kernel/debug/kmemleak
 	echo scan > /sys/kernel/debug/kmemleak

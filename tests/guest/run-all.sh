@@ -1,16 +1,28 @@
-# Runs every integration test file (NN-*.sh) in order, or only those whose
-# numbers are given (run-all.sh 30 50), then asks kmemleak for a scan, so
-# that a leak shows on the console.
+# Runs integration test files, each through run_file (lib.sh: begin and
+# end markers, its status), then asks kmemleak for a scan, so that a leak
+# shows on the console, and prints "itest: done".
+#
+#   run-all.sh                 every /test/NN-*.sh, in order
+#   run-all.sh 30 50           only those numbers
+#   run-all.sh FILE.sh ARGS... one other file (tier.sh, boot-builtin.sh)
+#
+# A number that matches no file still runs (". /test/NN-*.sh" fails), so
+# that the console checker sees a file without a plan.
 . /test/lib.sh
-files=/test/[0-9][0-9]-*.sh
-if [ $# -gt 0 ]; then
-	files=$(for n in "$@"; do echo /test/"$n"-*.sh; done)
-fi
-for t in $files; do
-	echo "itest: file $(basename "$t")"
-	t0=$(uptime_s)
-	( . "$t" )
-	echo "itest: file $(basename "$t") took $(( $(uptime_s) - t0 )) s"
-done
-kmemleak_check
+case ${1:-} in
+*.sh)
+	f=$1; shift
+	run_file "$f" . "/test/$f" "$@"
+	;;
+*)
+	files=/test/[0-9][0-9]-*.sh
+	if [ $# -gt 0 ]; then
+		files=$(for n in "$@"; do echo /test/"$n"-*.sh; done)
+	fi
+	for t in $files; do
+		run_file "$(basename "$t")" . "$t"
+	done
+	;;
+esac
+run_file kmemleak kmemleak_check
 echo "itest: done"

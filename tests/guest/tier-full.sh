@@ -3,9 +3,9 @@
 # about behaviour, and migrations under KASAN are slow) with --numa 3:
 # node 0 has the CPUs, nodes 1 and 2 are CPU-less, 512 MiB each.
 #
-#   tier-full.sh [SECONDS [PHASE...]]   SECONDS bounds each phase (default
-#                                       60); PHASEs (default all): full2
-#                                       full3 big leak
+#   run-all.sh tier-full.sh [SECONDS [PHASE...]]
+#       SECONDS bounds each phase (default 60); PHASEs (default all):
+#       full2 full3 big leak
 #
 # full2: chain 0,1; a never-touched filler leaving 3% of node 0 free, a
 #   hot set of 30% of node 0 on node 1 (the benchmark's tiering scenario,
@@ -21,8 +21,6 @@
 #   set stays where it is.
 # Every phase prints its trajectory ("tier: ..."), the figures the notes
 # quote.
-. /test/lib.sh
-command -v itest_plan >/dev/null || itest_plan() { :; }
 limit=${1:-60}
 COLD_AGE=$(cmdline_value cold_age 1000000)
 HOT_AGE=$(cmdline_value hot_age 0)
@@ -217,4 +215,3 @@ phase_leak() {
 for p in $phases; do
 	phase_$p
 done
-echo "itest: done"

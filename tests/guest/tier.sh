@@ -1,7 +1,8 @@
 # Memory tiering across emulated NUMA nodes. tools/test.sh boots it with
 # --numa 3: node 0 has the CPUs, nodes 1 and 2 are CPU-less, 512 MiB each.
 #
-#   tier.sh [SECONDS]   SECONDS bounds each convergence phase (default 120)
+#   run-all.sh tier.sh [SECONDS]   SECONDS bounds each convergence phase
+#                                  (default 120)
 #
 # 1. tier_* parameters refuse bad chains and values, keeping the old one;
 # 2. chain 0,1: hot and cold sets on node 1; the hot set moves to node 0,
@@ -13,7 +14,7 @@
 # 5. reclaim and tiering in one group; commits.
 # Each phase prints its trajectory every 5 s ("tier: ..."), the figures the
 # notes and the benchmark quote.
-. /test/lib.sh
+itest_plan 66
 limit=${1:-120}
 
 check tier_vm_has_three_nodes [ -d /sys/devices/system/node/node2 ]
@@ -25,14 +26,14 @@ check_eq tier_default_off "$(param tier)" N
 check_eq tier_nodes_default_empty "$(param tier_nodes)" ""
 check tier_nodes_accepts_a_chain set_param tier_nodes 1,0
 for bad in 0 0,0 0,1,0 0,5 0,254 x 0,,1 "0,1,2,3,4,5,6,7,8" -1,0; do
-	check_fails "tier_nodes_refuses_'$bad'" set_param tier_nodes "$bad"
+	check_fails_with EINVAL "tier_nodes_refuses_'$bad'" set_param tier_nodes "$bad"
 done
 check_eq tier_nodes_kept_after_refusals "$(param tier_nodes)" 1,0
 check tier_nodes_back_to_detection set_param tier_nodes ""
-check_fails tier_goal_over_10000_refused set_param tier_promote_goal_used_bp 10001
+check_fails_with EINVAL tier_goal_over_10000_refused set_param tier_promote_goal_used_bp 10001
 check_eq tier_goal_kept "$(param tier_promote_goal_used_bp)" 9970
-check_fails tier_zero_reset_interval_refused set_param tier_demote_quota_reset_interval_ms 0
-check_fails tier_read_only_stat set_param tier_promote_bytes_migrated 1
+check_fails_with EINVAL tier_zero_reset_interval_refused set_param tier_demote_quota_reset_interval_ms 0
+check_fails_with EACCES tier_read_only_stat set_param tier_promote_bytes_migrated 1
 check_eq tier_active_nodes_off "$(param tier_active_nodes)" ""
 rmmod damon_autotune
 
@@ -126,7 +127,7 @@ check tier_with_reclaim_pid_is_reclaim kdamond_running "$(param kdamond_pid)"
 check tier_commit_new_quota sh -c "echo 1048576 > $P/tier_promote_quota_sz && echo Y > $P/commit_inputs"
 check tier_commit_applied wait_until 10 sh -c "[ \$(cat $P/commit_inputs) = N ]"
 check tier_nodes_set_while_running set_param tier_nodes 0,2
-check_fails tier_commit_new_chain_refused set_param commit_inputs Y
+check_fails_with EBUSY tier_commit_new_chain_refused set_param commit_inputs Y
 check_eq tier_chain_unchanged "$(param tier_active_nodes)" 0,1
 check_eq tier_kdamonds_unchanged "$(nr_kdamonds)" 3
 check tier_cycle_off set_param enabled N
@@ -136,5 +137,3 @@ check tier_reclaim_off_commit_refused sh -c "echo N > $P/reclaim; ! echo Y > $P/
 check_eq tier_still_three_kdamonds "$(nr_kdamonds)" 3
 check tier_rmmod rmmod damon_autotune
 check_eq tier_no_kdamond_left "$(nr_kdamonds)" 0
-kmemleak_check
-echo "itest: done"

@@ -15,8 +15,9 @@
 #   --log FILE       console log (default out/console.log)
 #
 # GUEST_SCRIPT runs as /test/<name> with ARGS; tests/guest/ is at /test.
-# The exit status is QEMU's; the console log is the result: read it with
-# tools/qemu/check-console.py.
+# The exit status is QEMU's (124 on a timeout), or non-zero when the VM
+# could not be set up, and then there is no log (it is removed first); the
+# console log is the result: read it with tools/qemu/check-console.py.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 
@@ -37,8 +38,10 @@ while [ $# -gt 0 ]; do
 	*) break ;;
 	esac
 done
-[ $# -ge 1 ] || { sed -n '2,22p' "$0" >&2; exit 2; }
+[ $# -ge 1 ] || { sed -n '2,23p' "$0" >&2; exit 2; }
 script=$1; shift
+# No previous run's log survives a failure to boot this one.
+rm -f "$log"
 kernel=${kernel:-${KDIR:-$("$top/tools/kernel/prepare.sh" --dir test)}/arch/x86/boot/bzImage}
 [ -f "$kernel" ] || { echo "vm.sh: no kernel at $kernel" >&2; exit 1; }
 
