@@ -18,7 +18,14 @@ fail() { echo "itest: not ok $1${2:+: $2}"; }
 # itest_plan N: this file runs N checks.
 itest_plan() { echo "itest: plan $1"; }
 
-# run_file NAME COMMAND...: runs COMMAND (". /test/FILE", or a function)
+# source_file FILE [ARGS...]: sources FILE with ARGS as its positional
+# parameters (none if none: a bare ". FILE" would pass it the caller's).
+source_file() {
+	_sf_file=$1; shift
+	. "$_sf_file"
+}
+
+# run_file NAME COMMAND...: runs COMMAND ("source_file /test/FILE", or a function)
 # in a subshell between the begin and end markers. The status is 0 only
 # if COMMAND ran to its end: an "exit" (any value) or a shell error
 # inside it ends the subshell without reaching "exit 0". (A top-level

@@ -6,13 +6,13 @@
 #   run-all.sh 30 50           only those numbers
 #   run-all.sh FILE.sh ARGS... one other file (tier.sh, boot-builtin.sh)
 #
-# A number that matches no file still runs (". /test/NN-*.sh" fails), so
+# A number that matches no file still runs (sourcing /test/NN-*.sh fails), so
 # that the console checker sees a file without a plan.
 . /test/lib.sh
 case ${1:-} in
 *.sh)
 	f=$1; shift
-	run_file "$f" . "/test/$f" "$@"
+	run_file "$f" source_file "/test/$f" "$@"
 	;;
 *)
 	files=/test/[0-9][0-9]-*.sh
@@ -20,7 +20,7 @@ case ${1:-} in
 		files=$(for n in "$@"; do echo /test/"$n"-*.sh; done)
 	fi
 	for t in $files; do
-		run_file "$(basename "$t")" . "$t"
+		run_file "$(basename "$t")" source_file "$t"
 	done
 	;;
 esac
