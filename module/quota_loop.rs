@@ -36,6 +36,9 @@ pub(crate) struct Step {
     pub(crate) score: Option<u64>,
     /// The size quota set for the next interval (DAMON's units).
     pub(crate) quota_sz: u64,
+    /// Whether the step also set the current window's effective quota to
+    /// `quota_sz` (rather than leaving it to the core's next window).
+    pub(crate) esz_set: bool,
 }
 
 /// The loop state of one scheme. Only its kdamond steps it; atomics make it
@@ -100,9 +103,14 @@ impl QuotaLoop {
         // and an unlimited size quota it stops opening windows at all, so a
         // new limit would never be applied.
         let first = !self.started.swap(true, r);
-        if first || s.as_ref().quota().ms == 0 {
+        let esz_set = first || s.as_ref().quota().ms == 0;
+        if esz_set {
             s.set_effective_quota(quota_sz);
         }
-        Some(Step { score, quota_sz })
+        Some(Step {
+            score,
+            quota_sz,
+            esz_set,
+        })
     }
 }

@@ -11,7 +11,7 @@
 //! goal loop's, [`LoopConfig::read`], and `min_age` tuning's, in
 //! `module/min_age.rs`).
 
-use crate::damon::{Callbacks, Context, Ops, Running};
+use crate::damon::{Callbacks, Context, Ops, Region, Running, SchemeMut, SchemeRef};
 use crate::min_age::{MinAgeConfig, MinAgeControl};
 use crate::mm;
 use crate::module_params;
@@ -19,7 +19,7 @@ use crate::param_enum;
 use crate::policy::{
     attrs::MonitoringAttrs,
     damos::{Watermarks, WmarkMetric},
-    failcharge,
+    failcharge::{CoreQuota, Emulation},
     quota::{goal_score, Tuner, GOAL_BP},
     reclaim::{ConfigError, ReclaimConfig},
 };
@@ -242,16 +242,123 @@ impl LoopConfig {
     }
 }
 
-/// What the reclaim kdamond runs after each aggregation: statistics,
-/// fail-charge refunds, the goal loop and `min_age` tuning. Only the
-/// kdamond touches the loop's state; atomics make it `Sync`.
+/// Upstream 7.2's failed-region charge on the 6.12 core, per region, for
+/// one scheme: the state of [`Emulation`], which only the scheme's kdamond
+/// uses (atomics make it `Sync`). [`FailCharge::before_region`] runs in
+/// the kdamond's `before_damos_apply` callback, [`FailCharge::between_walks`]
+/// after each aggregation.
+pub(crate) struct FailCharge {
+    quota: AtomicU64,
+    charged: AtomicU64,
+    window: AtomicU64,
+    last_tried: AtomicU64,
+    last_applied: AtomicU64,
+    started: AtomicBool,
+}
+
+impl FailCharge {
+    /// Nothing observed yet.
+    pub(crate) const fn new() -> Self {
+        Self {
+            quota: AtomicU64::new(0),
+            charged: AtomicU64::new(0),
+            window: AtomicU64::new(0),
+            last_tried: AtomicU64::new(0),
+            last_applied: AtomicU64::new(0),
+            started: AtomicBool::new(false),
+        }
+    }
+
+    fn load(&self) -> Emulation {
+        let r = Ordering::Relaxed;
+        Emulation {
+            quota: self.quota.load(r),
+            charged: self.charged.load(r),
+            window: self.window.load(r),
+            last_tried: self.last_tried.load(r),
+            last_applied: self.last_applied.load(r),
+            started: self.started.load(r),
+        }
+    }
+
+    fn store(&self, e: &Emulation) {
+        let r = Ordering::Relaxed;
+        self.quota.store(e.quota, r);
+        self.charged.store(e.charged, r);
+        self.window.store(e.window, r);
+        self.last_tried.store(e.last_tried, r);
+        self.last_applied.store(e.last_applied, r);
+        self.started.store(e.started, r);
+    }
+
+    /// The state after observing `s`: the region applied last is charged.
+    fn observed(&self, s: SchemeRef<'_>, num: u64, denom: u64) -> Emulation {
+        let mut e = self.load();
+        let q = s.quota_state();
+        let st = s.stats();
+        e.observe(
+            q.charged_from,
+            q.esz,
+            st.sz_tried,
+            st.sz_applied,
+            num,
+            denom,
+        );
+        e
+    }
+
+    /// Before `s` is applied to a region of `size` bytes: charges the
+    /// previous region upstream's way and sets the core's charge and
+    /// effective quota so that it cuts and stops where upstream would.
+    /// Returns what was written, if anything.
+    pub(crate) fn before_region(
+        &self,
+        s: &mut SchemeMut<'_>,
+        size: u64,
+        num: u64,
+        denom: u64,
+    ) -> Option<CoreQuota> {
+        let e = self.observed(s.as_ref(), num, denom);
+        let c = e.before_region(size, num, denom);
+        if let Some(c) = c {
+            s.set_charge(c.charged_sz, c.esz);
+        }
+        self.store(&e);
+        c
+    }
+
+    /// Between walks: charges the last region of the walk; `quota`, if
+    /// set, is the window's new quota (the goal loop set it); the core's
+    /// charge becomes upstream's.
+    pub(crate) fn between_walks(
+        &self,
+        s: &mut SchemeMut<'_>,
+        quota: Option<u64>,
+        num: u64,
+        denom: u64,
+    ) -> Option<CoreQuota> {
+        let mut e = self.observed(s.as_ref(), num, denom);
+        if let Some(q) = quota {
+            e.set_quota(q);
+        }
+        let c = e.between_walks(denom);
+        if let Some(c) = c {
+            s.set_charge(c.charged_sz, c.esz);
+        }
+        self.store(&e);
+        c
+    }
+}
+
+/// What the reclaim kdamond runs: after each aggregation, statistics, the
+/// goal loop and `min_age` tuning; before each region, fail-charge. Only
+/// the kdamond touches the loop's state; atomics make it `Sync`.
 #[pin_data]
 pub(crate) struct ReclaimCallbacks {
     #[pin]
     tuning: MinAgeControl,
     cfg: LoopConfigCell,
-    last_tried: AtomicU64,
-    last_applied: AtomicU64,
+    fail_charge: FailCharge,
     quota_loop: QuotaLoop,
     last_psi_us: AtomicU64,
 }
@@ -326,8 +433,7 @@ impl ReclaimCallbacks {
         pin_init!(Self {
             tuning <- MinAgeControl::new(settings.min_age),
             cfg: LoopConfigCell::new(&settings.loop_cfg),
-            last_tried: AtomicU64::new(0),
-            last_applied: AtomicU64::new(0),
+            fail_charge: FailCharge::new(),
             quota_loop: QuotaLoop::new(),
             last_psi_us: AtomicU64::new(mm::psi_some_mem_total_us()),
         })
@@ -375,21 +481,6 @@ impl Callbacks for ReclaimCallbacks {
         bytes_reclaimed_regions.set(st.sz_applied);
         nr_quota_exceeds.set(st.qt_exceeds);
 
-        // Failed regions were charged in full by the 6.12 core: refund
-        // what the charge ratio says they should not cost.
-        let tried = st
-            .sz_tried
-            .wrapping_sub(self.last_tried.swap(st.sz_tried, Ordering::Relaxed));
-        let applied = st
-            .sz_applied
-            .wrapping_sub(self.last_applied.swap(st.sz_applied, Ordering::Relaxed));
-        s.refund_charge(failcharge::refund(
-            tried,
-            applied,
-            cfg.fail_num,
-            cfg.fail_denom,
-        ));
-
         // Once per reset interval, the goal loop sets the next quota.
         let now = Ktime::ktime_get().to_ns() as u64;
         let step = self.quota_loop.tick(
@@ -403,8 +494,21 @@ impl Callbacks for ReclaimCallbacks {
         if let Some(step) = step {
             goal_score_bp.set(step.score.unwrap_or(0));
         }
+        // The walk's last region is charged, the core's charge becomes
+        // upstream's, and its esz the window's quota, before the next walk.
+        let new_quota = step.filter(|st| st.esz_set).map(|st| st.quota_sz);
+        self.fail_charge
+            .between_walks(&mut s, new_quota, cfg.fail_num, cfg.fail_denom);
         effective_quota_sz.set(s.as_ref().quota_state().esz);
         self.tuning.after_aggregation(&mut s, aggr_interval_us, now)
+    }
+
+    const BEFORE_DAMOS_APPLY: bool = true;
+
+    fn before_damos_apply(&self, s: &mut SchemeMut<'_>, region: Region) {
+        let cfg = self.cfg.get();
+        self.fail_charge
+            .before_region(s, region.size(), cfg.fail_num, cfg.fail_denom);
     }
 
     fn after_wmarks_check(&self, _ctx: &mut Running<'_>) -> Result {

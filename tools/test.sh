@@ -89,7 +89,8 @@ tools/qemu/vm.sh --log out/console.log --timeout 4200 --mem 768M --swap 512M --d
 	--append "$append" run-all.sh
 tools/qemu/check-console.py out/console.log --counts out/console.counts \
 	--suite damon --suite damon-operations --suite damon-sysfs \
-	--suite damon_autotune_params --suite damon_autotune_policy --suite damon_autotune_damon
+	--suite damon_autotune_params --suite damon_autotune_policy --suite damon_autotune_damon \
+	--suite damon_autotune_reclaim
 read -r cp cf < out/console.counts
 passed=$((passed + cp)); failed=$((failed + cf))
 

@@ -27,6 +27,20 @@ pub trait Callbacks: Send + Sync + 'static {
         Ok(())
     }
 
+    /// Whether the kdamond calls [`Callbacks::before_damos_apply`]: it runs
+    /// for every region a scheme is applied to, so only callbacks that
+    /// need it ask for it.
+    const BEFORE_DAMOS_APPLY: bool = false;
+
+    /// Before `scheme`'s action is applied to `region`: the core already cut
+    /// the region to the quota left (`esz - charged_sz`), and updated the
+    /// statistics of the region applied before it; once this returns, it
+    /// applies the action, then charges the region in full and stops the
+    /// walk if `charged_sz >= esz`. (C's callback can also skip the action
+    /// by returning an error; the region is then still charged and counted
+    /// as tried, so this hook does not offer it.)
+    fn before_damos_apply(&self, _scheme: &mut SchemeMut<'_>, _region: Region) {}
+
     /// Before the kdamond terminates (stopped, or on its own).
     fn before_terminate(&self, _ctx: &mut Running<'_>) {}
 }
@@ -171,6 +185,35 @@ unsafe extern "C" fn after_wmarks_check<C: Callbacks>(
 
 /// # Safety
 ///
+/// Called by DAMON from `ctx`'s kdamond, in `damos_apply_scheme()`, with
+/// `r` a region of `t`, a target of `ctx`, and `s` a scheme of `ctx`; see
+/// [`parts`].
+unsafe extern "C" fn before_damos_apply<C: Callbacks>(
+    ctx: *mut b::damon_ctx,
+    _t: *mut b::damon_target,
+    r: *mut b::damon_region,
+    s: *mut b::damos,
+) -> kernel::ffi::c_int {
+    // SAFETY: per the function's safety requirements.
+    let (_, cb) = unsafe { parts::<C>(ctx) };
+    // SAFETY: `r` is a valid region (safety requirement), not changed
+    // during the call.
+    let ar = unsafe { (*r).ar };
+    let region = Region {
+        start: ar.start as u64,
+        end: ar.end as u64,
+    };
+    // SAFETY: `s` is a scheme of `ctx` (safety requirement); the kdamond,
+    // which runs this callback, is the only user of a running context's
+    // schemes, and the core does not touch `s` until the callback returns;
+    // the `SchemeMut` does not outlive the call.
+    let mut scheme = unsafe { SchemeMut::from_raw(s) };
+    cb.before_damos_apply(&mut scheme, region);
+    0
+}
+
+/// # Safety
+///
 /// Called by DAMON from `ctx`'s kdamond; see [`parts`].
 unsafe extern "C" fn before_terminate<C: Callbacks>(ctx: *mut b::damon_ctx) {
     // SAFETY: per the function's safety requirements.
@@ -199,7 +242,29 @@ impl Context {
             (*ctx).callback.after_aggregation = Some(after_aggregation::<C>);
             (*ctx).callback.after_wmarks_check = Some(after_wmarks_check::<C>);
             (*ctx).callback.before_terminate = Some(before_terminate::<C>);
+            (*ctx).callback.before_damos_apply = if C::BEFORE_DAMOS_APPLY {
+                Some(before_damos_apply::<C>)
+            } else {
+                None
+            };
         }
+    }
+}
+
+/// A monitoring region, as [`Callbacks::before_damos_apply`] sees it:
+/// `[start, end)` in the context's address space.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Region {
+    /// The first address.
+    pub start: u64,
+    /// The address after the last.
+    pub end: u64,
+}
+
+impl Region {
+    /// The size in bytes.
+    pub fn size(&self) -> u64 {
+        self.end.saturating_sub(self.start)
     }
 }
 

@@ -21,7 +21,7 @@ mod context;
 mod scheme;
 
 pub use crate::policy::attrs::MonitoringAttrs;
-pub use callbacks::{Callbacks, Kdamond, Running};
+pub use callbacks::{Callbacks, Kdamond, Region, Running};
 pub use context::{Context, Ops};
 pub use scheme::{QuotaState, SchemeMut, SchemeRef, Schemes};
 
