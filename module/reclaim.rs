@@ -23,7 +23,7 @@ use crate::policy::{
     quota::{goal_score, Tuner, GOAL_BP},
     reclaim::{ConfigError, ReclaimConfig},
 };
-use crate::quota_loop::{initial_quota, QuotaLoop};
+use crate::quota_loop::{initial_quota, DeficitTick, QuotaLoop};
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use kernel::{prelude::*, time::Ktime};
 
@@ -37,6 +37,7 @@ pub(crate) struct Settings {
 param_enum!(crate::policy::quota::Tuner {
     Consist = "consist",
     Temporal = "temporal",
+    Deficit = "deficit",
 });
 
 /// Parameter check: refuses 0 (intervals).
@@ -91,8 +92,8 @@ module_params! {
     quota_goal_nid: i32 = 0, 0o600, check = node_with_memory;
     /// Free memory of quota_goal_nid to aim at, in basis points (0: no goal).
     quota_mem_free_goal_bp: u32 = 0, 0o600, check = basis_points;
-    /// Quota goal tuner: consist (proportional, upstream's) or temporal (all, then nothing).
-    quota_goal_tuner: Tuner = Tuner::Consist, 0o600;
+    /// Quota goal tuner: deficit (bytes to a free-memory goal), consist (upstream's) or temporal (all, then nothing).
+    quota_goal_tuner: Tuner = Tuner::Deficit, 0o600;
     /// Failed-region charge ratio numerator.
     fail_charge_num: u64 = 0, 0o600;
     /// Failed-region charge ratio denominator (0: off, failures charged in full).
@@ -133,6 +134,10 @@ module_params! {
     effective_quota_sz: u64 = 0, 0o400;
     /// Score of the most satisfied quota goal, in basis points of its target (read-only).
     goal_score_bp: u64 = 0, 0o400;
+    /// Bytes per reset interval the deficit tuner wants, before the size and time quotas (read-only).
+    wanted_quota_sz: u64 = 0, 0o400;
+    /// Number of reset intervals the deficit tuner wanted more than the quotas allow or reclaim gave (read-only).
+    nr_quota_saturated: u64 = 0, 0o400;
 }
 
 /// Whether the parameters ask for the reclaim scheme.
@@ -239,6 +244,15 @@ impl LoopConfig {
 
     fn has_goals(&self) -> bool {
         self.psi_goal_us != 0 || self.feedback != 0 || self.free_goal_bp != 0
+    }
+
+    /// Whether the deficit controller runs: its tuner, and a free-memory
+    /// goal alone (goals that are not in bytes step as `consist`).
+    fn deficit(&self) -> bool {
+        self.tuner == Tuner::Deficit
+            && self.free_goal_bp != 0
+            && self.psi_goal_us == 0
+            && self.feedback == 0
     }
 }
 
@@ -360,6 +374,7 @@ pub(crate) struct ReclaimCallbacks {
     cfg: LoopConfigCell,
     fail_charge: FailCharge,
     quota_loop: QuotaLoop,
+    deficit: DeficitTick,
     last_psi_us: AtomicU64,
 }
 
@@ -367,7 +382,7 @@ pub(crate) struct ReclaimCallbacks {
 /// it: a pointer-free copy in atomics, swapped field by field (a reader
 /// may see a mix of two consistent configurations for one step).
 struct LoopConfigCell {
-    tuner_temporal: AtomicBool,
+    tuner: AtomicU64,
     cap: AtomicU64,
     psi_goal_us: AtomicU64,
     feedback: AtomicU64,
@@ -381,7 +396,7 @@ struct LoopConfigCell {
 impl LoopConfigCell {
     fn new(c: &LoopConfig) -> Self {
         let cell = Self {
-            tuner_temporal: AtomicBool::new(false),
+            tuner: AtomicU64::new(0),
             cap: AtomicU64::new(0),
             psi_goal_us: AtomicU64::new(0),
             feedback: AtomicU64::new(0),
@@ -397,7 +412,12 @@ impl LoopConfigCell {
 
     fn set(&self, c: &LoopConfig) {
         let r = Ordering::Relaxed;
-        self.tuner_temporal.store(c.tuner == Tuner::Temporal, r);
+        let tuner = match c.tuner {
+            Tuner::Consist => 0,
+            Tuner::Temporal => 1,
+            Tuner::Deficit => 2,
+        };
+        self.tuner.store(tuner, r);
         self.cap.store(c.cap, r);
         self.psi_goal_us.store(c.psi_goal_us, r);
         self.feedback.store(c.feedback, r);
@@ -411,10 +431,10 @@ impl LoopConfigCell {
     fn get(&self) -> LoopConfig {
         let r = Ordering::Relaxed;
         LoopConfig {
-            tuner: if self.tuner_temporal.load(r) {
-                Tuner::Temporal
-            } else {
-                Tuner::Consist
+            tuner: match self.tuner.load(r) {
+                0 => Tuner::Consist,
+                1 => Tuner::Temporal,
+                _ => Tuner::Deficit,
             },
             cap: self.cap.load(r),
             psi_goal_us: self.psi_goal_us.load(r),
@@ -435,6 +455,7 @@ impl ReclaimCallbacks {
             cfg: LoopConfigCell::new(&settings.loop_cfg),
             fail_charge: FailCharge::new(),
             quota_loop: QuotaLoop::new(),
+            deficit: DeficitTick::new(),
             last_psi_us: AtomicU64::new(mm::psi_some_mem_total_us()),
         })
     }
@@ -443,6 +464,24 @@ impl ReclaimCallbacks {
     pub(crate) fn update(&self, settings: Settings) {
         self.cfg.set(&settings.loop_cfg);
         self.tuning.update(settings.min_age);
+    }
+
+    /// The deficit controller's step, if the core opened a new window;
+    /// returns the effective quota it set.
+    fn deficit_step(&self, s: &mut SchemeMut<'_>, cfg: &LoopConfig) -> Option<u64> {
+        let m = mm::node_mem(cfg.nid)?;
+        let free_bp = m.free_bp()?;
+        let page = kernel::page::PAGE_SIZE as u64;
+        let total = m.total.saturating_mul(page);
+        let free = m.free.min(m.total).saturating_mul(page);
+        let goal = crate::policy::math::mul_div(total, cfg.free_goal_bp, GOAL_BP);
+        let d = self.deficit.tick(s, free, goal, total, cfg.cap)?;
+        goal_score_bp.set(goal_score(free_bp, cfg.free_goal_bp));
+        wanted_quota_sz.set(d.step.wanted);
+        if d.step.saturated {
+            nr_quota_saturated.set(nr_quota_saturated.get().saturating_add(1));
+        }
+        Some(d.esz)
     }
 
     /// The highest score of the goals set, or `None` if none is.
@@ -481,22 +520,27 @@ impl Callbacks for ReclaimCallbacks {
         bytes_reclaimed_regions.set(st.sz_applied);
         nr_quota_exceeds.set(st.qt_exceeds);
 
-        // Once per reset interval, the goal loop sets the next quota.
+        // Once per reset interval, the goal loop sets the next quota; the
+        // deficit controller, once per charge window.
         let now = Ktime::ktime_get().to_ns() as u64;
-        let step = self.quota_loop.tick(
-            &mut s,
-            now,
-            cfg.reset_interval_ms,
-            cfg.tuner,
-            cfg.cap,
-            || self.score(&cfg),
-        );
-        if let Some(step) = step {
-            goal_score_bp.set(step.score.unwrap_or(0));
-        }
+        let new_quota = if cfg.deficit() {
+            self.deficit_step(&mut s, &cfg)
+        } else {
+            let step = self.quota_loop.tick(
+                &mut s,
+                now,
+                cfg.reset_interval_ms,
+                cfg.tuner,
+                cfg.cap,
+                || self.score(&cfg),
+            );
+            if let Some(step) = step {
+                goal_score_bp.set(step.score.unwrap_or(0));
+            }
+            step.filter(|st| st.esz_set).map(|st| st.quota_sz)
+        };
         // The walk's last region is charged, the core's charge becomes
         // upstream's, and its esz the window's quota, before the next walk.
-        let new_quota = step.filter(|st| st.esz_set).map(|st| st.quota_sz);
         self.fail_charge
             .between_walks(&mut s, new_quota, cfg.fail_num, cfg.fail_denom);
         effective_quota_sz.set(s.as_ref().quota_state().esz);
