@@ -11,7 +11,7 @@
 //! goal loop's, [`LoopConfig::read`], and `min_age` tuning's, in
 //! `module/min_age.rs`).
 
-use crate::damon::{Callbacks, Context, Ops, Running};
+use crate::damon::{Callbacks, Context, Ops, Region, Running, SchemeMut, SchemeRef};
 use crate::min_age::{MinAgeConfig, MinAgeControl};
 use crate::mm;
 use crate::module_params;
@@ -19,11 +19,11 @@ use crate::param_enum;
 use crate::policy::{
     attrs::MonitoringAttrs,
     damos::{Watermarks, WmarkMetric},
-    failcharge,
+    failcharge::{CoreQuota, Emulation},
     quota::{goal_score, Tuner, GOAL_BP},
     reclaim::{ConfigError, ReclaimConfig},
 };
-use crate::quota_loop::{initial_quota, QuotaLoop};
+use crate::quota_loop::{initial_quota, DeficitTick, QuotaLoop};
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use kernel::{prelude::*, time::Ktime};
 
@@ -37,6 +37,7 @@ pub(crate) struct Settings {
 param_enum!(crate::policy::quota::Tuner {
     Consist = "consist",
     Temporal = "temporal",
+    Deficit = "deficit",
 });
 
 /// Parameter check: refuses 0 (intervals).
@@ -91,8 +92,8 @@ module_params! {
     quota_goal_nid: i32 = 0, 0o600, check = node_with_memory;
     /// Free memory of quota_goal_nid to aim at, in basis points (0: no goal).
     quota_mem_free_goal_bp: u32 = 0, 0o600, check = basis_points;
-    /// Quota goal tuner: consist (proportional, upstream's) or temporal (all, then nothing).
-    quota_goal_tuner: Tuner = Tuner::Consist, 0o600;
+    /// Quota goal tuner: deficit (bytes to a free-memory goal), consist (upstream's) or temporal (all, then nothing).
+    quota_goal_tuner: Tuner = Tuner::Deficit, 0o600;
     /// Failed-region charge ratio numerator.
     fail_charge_num: u64 = 0, 0o600;
     /// Failed-region charge ratio denominator (0: off, failures charged in full).
@@ -133,6 +134,10 @@ module_params! {
     effective_quota_sz: u64 = 0, 0o400;
     /// Score of the most satisfied quota goal, in basis points of its target (read-only).
     goal_score_bp: u64 = 0, 0o400;
+    /// Bytes per reset interval the deficit tuner wants, before the size and time quotas (read-only).
+    wanted_quota_sz: u64 = 0, 0o400;
+    /// Number of reset intervals the deficit tuner wanted more than the quotas allow or reclaim gave (read-only).
+    nr_quota_saturated: u64 = 0, 0o400;
 }
 
 /// Whether the parameters ask for the reclaim scheme.
@@ -240,19 +245,136 @@ impl LoopConfig {
     fn has_goals(&self) -> bool {
         self.psi_goal_us != 0 || self.feedback != 0 || self.free_goal_bp != 0
     }
+
+    /// Whether the deficit controller runs: its tuner, and a free-memory
+    /// goal alone (goals that are not in bytes step as `consist`).
+    fn deficit(&self) -> bool {
+        self.tuner == Tuner::Deficit
+            && self.free_goal_bp != 0
+            && self.psi_goal_us == 0
+            && self.feedback == 0
+    }
 }
 
-/// What the reclaim kdamond runs after each aggregation: statistics,
-/// fail-charge refunds, the goal loop and `min_age` tuning. Only the
-/// kdamond touches the loop's state; atomics make it `Sync`.
+/// Upstream 7.2's failed-region charge on the 6.12 core, per region, for
+/// one scheme: the state of [`Emulation`], which only the scheme's kdamond
+/// uses (atomics make it `Sync`). [`FailCharge::before_region`] runs in
+/// the kdamond's `before_damos_apply` callback, [`FailCharge::between_walks`]
+/// after each aggregation.
+pub(crate) struct FailCharge {
+    quota: AtomicU64,
+    charged: AtomicU64,
+    window: AtomicU64,
+    last_tried: AtomicU64,
+    last_applied: AtomicU64,
+    started: AtomicBool,
+}
+
+impl FailCharge {
+    /// Nothing observed yet.
+    pub(crate) const fn new() -> Self {
+        Self {
+            quota: AtomicU64::new(0),
+            charged: AtomicU64::new(0),
+            window: AtomicU64::new(0),
+            last_tried: AtomicU64::new(0),
+            last_applied: AtomicU64::new(0),
+            started: AtomicBool::new(false),
+        }
+    }
+
+    fn load(&self) -> Emulation {
+        let r = Ordering::Relaxed;
+        Emulation {
+            quota: self.quota.load(r),
+            charged: self.charged.load(r),
+            window: self.window.load(r),
+            last_tried: self.last_tried.load(r),
+            last_applied: self.last_applied.load(r),
+            started: self.started.load(r),
+        }
+    }
+
+    fn store(&self, e: &Emulation) {
+        let r = Ordering::Relaxed;
+        self.quota.store(e.quota, r);
+        self.charged.store(e.charged, r);
+        self.window.store(e.window, r);
+        self.last_tried.store(e.last_tried, r);
+        self.last_applied.store(e.last_applied, r);
+        self.started.store(e.started, r);
+    }
+
+    /// The state after observing `s`: the region applied last is charged.
+    fn observed(&self, s: SchemeRef<'_>, num: u64, denom: u64) -> Emulation {
+        let mut e = self.load();
+        let q = s.quota_state();
+        let st = s.stats();
+        e.observe(
+            q.charged_from,
+            q.esz,
+            st.sz_tried,
+            st.sz_applied,
+            num,
+            denom,
+        );
+        e
+    }
+
+    /// Before `s` is applied to a region of `size` bytes: charges the
+    /// previous region upstream's way and sets the core's charge and
+    /// effective quota so that it cuts and stops where upstream would.
+    /// Returns what was written, if anything.
+    pub(crate) fn before_region(
+        &self,
+        s: &mut SchemeMut<'_>,
+        size: u64,
+        num: u64,
+        denom: u64,
+    ) -> Option<CoreQuota> {
+        let e = self.observed(s.as_ref(), num, denom);
+        let c = e.before_region(size, num, denom);
+        if let Some(c) = c {
+            s.set_charge(c.charged_sz, c.esz);
+        }
+        self.store(&e);
+        c
+    }
+
+    /// Between walks: charges the last region of the walk; `quota`, if
+    /// set, is the window's new quota (the goal loop set it); the core's
+    /// charge becomes upstream's.
+    pub(crate) fn between_walks(
+        &self,
+        s: &mut SchemeMut<'_>,
+        quota: Option<u64>,
+        num: u64,
+        denom: u64,
+    ) -> Option<CoreQuota> {
+        let mut e = self.observed(s.as_ref(), num, denom);
+        if let Some(q) = quota {
+            e.set_quota(q);
+        }
+        let c = e.between_walks(denom);
+        if let Some(c) = c {
+            s.set_charge(c.charged_sz, c.esz);
+        }
+        self.store(&e);
+        c
+    }
+}
+
+/// What the reclaim kdamond runs: after each aggregation, statistics, the
+/// goal loop and `min_age` tuning; before each region, fail-charge. Only
+/// the kdamond touches the loop's state; atomics make it `Sync`.
 #[pin_data]
 pub(crate) struct ReclaimCallbacks {
     #[pin]
     tuning: MinAgeControl,
     cfg: LoopConfigCell,
-    last_tried: AtomicU64,
-    last_applied: AtomicU64,
+    fail_charge: FailCharge,
     quota_loop: QuotaLoop,
+    deficit: DeficitTick,
     last_psi_us: AtomicU64,
 }
 
@@ -260,7 +382,7 @@ pub(crate) struct ReclaimCallbacks {
 /// it: a pointer-free copy in atomics, swapped field by field (a reader
 /// may see a mix of two consistent configurations for one step).
 struct LoopConfigCell {
-    tuner_temporal: AtomicBool,
+    tuner: AtomicU64,
     cap: AtomicU64,
     psi_goal_us: AtomicU64,
     feedback: AtomicU64,
@@ -274,7 +396,7 @@ struct LoopConfigCell {
 impl LoopConfigCell {
     fn new(c: &LoopConfig) -> Self {
         let cell = Self {
-            tuner_temporal: AtomicBool::new(false),
+            tuner: AtomicU64::new(0),
             cap: AtomicU64::new(0),
             psi_goal_us: AtomicU64::new(0),
             feedback: AtomicU64::new(0),
@@ -290,7 +412,12 @@ impl LoopConfigCell {
 
     fn set(&self, c: &LoopConfig) {
         let r = Ordering::Relaxed;
-        self.tuner_temporal.store(c.tuner == Tuner::Temporal, r);
+        let tuner = match c.tuner {
+            Tuner::Consist => 0,
+            Tuner::Temporal => 1,
+            Tuner::Deficit => 2,
+        };
+        self.tuner.store(tuner, r);
         self.cap.store(c.cap, r);
         self.psi_goal_us.store(c.psi_goal_us, r);
         self.feedback.store(c.feedback, r);
@@ -304,10 +431,10 @@ impl LoopConfigCell {
     fn get(&self) -> LoopConfig {
         let r = Ordering::Relaxed;
         LoopConfig {
-            tuner: if self.tuner_temporal.load(r) {
-                Tuner::Temporal
-            } else {
-                Tuner::Consist
+            tuner: match self.tuner.load(r) {
+                0 => Tuner::Consist,
+                1 => Tuner::Temporal,
+                _ => Tuner::Deficit,
             },
             cap: self.cap.load(r),
             psi_goal_us: self.psi_goal_us.load(r),
@@ -326,9 +453,9 @@ impl ReclaimCallbacks {
         pin_init!(Self {
             tuning <- MinAgeControl::new(settings.min_age),
             cfg: LoopConfigCell::new(&settings.loop_cfg),
-            last_tried: AtomicU64::new(0),
-            last_applied: AtomicU64::new(0),
+            fail_charge: FailCharge::new(),
             quota_loop: QuotaLoop::new(),
+            deficit: DeficitTick::new(),
             last_psi_us: AtomicU64::new(mm::psi_some_mem_total_us()),
         })
     }
@@ -337,6 +464,24 @@ impl ReclaimCallbacks {
     pub(crate) fn update(&self, settings: Settings) {
         self.cfg.set(&settings.loop_cfg);
         self.tuning.update(settings.min_age);
+    }
+
+    /// The deficit controller's step, if the core opened a new window;
+    /// returns the effective quota it set.
+    fn deficit_step(&self, s: &mut SchemeMut<'_>, cfg: &LoopConfig) -> Option<u64> {
+        let m = mm::node_mem(cfg.nid)?;
+        let free_bp = m.free_bp()?;
+        let page = kernel::page::PAGE_SIZE as u64;
+        let total = m.total.saturating_mul(page);
+        let free = m.free.min(m.total).saturating_mul(page);
+        let goal = crate::policy::math::mul_div(total, cfg.free_goal_bp, GOAL_BP);
+        let d = self.deficit.tick(s, free, goal, total, cfg.cap)?;
+        goal_score_bp.set(goal_score(free_bp, cfg.free_goal_bp));
+        wanted_quota_sz.set(d.step.wanted);
+        if d.step.saturated {
+            nr_quota_saturated.set(nr_quota_saturated.get().saturating_add(1));
+        }
+        Some(d.esz)
     }
 
     /// The highest score of the goals set, or `None` if none is.
@@ -375,36 +520,39 @@ impl Callbacks for ReclaimCallbacks {
         bytes_reclaimed_regions.set(st.sz_applied);
         nr_quota_exceeds.set(st.qt_exceeds);
 
-        // Failed regions were charged in full by the 6.12 core: refund
-        // what the charge ratio says they should not cost.
-        let tried = st
-            .sz_tried
-            .wrapping_sub(self.last_tried.swap(st.sz_tried, Ordering::Relaxed));
-        let applied = st
-            .sz_applied
-            .wrapping_sub(self.last_applied.swap(st.sz_applied, Ordering::Relaxed));
-        s.refund_charge(failcharge::refund(
-            tried,
-            applied,
-            cfg.fail_num,
-            cfg.fail_denom,
-        ));
-
-        // Once per reset interval, the goal loop sets the next quota.
+        // Once per reset interval, the goal loop sets the next quota; the
+        // deficit controller, once per charge window.
         let now = Ktime::ktime_get().to_ns() as u64;
-        let step = self.quota_loop.tick(
-            &mut s,
-            now,
-            cfg.reset_interval_ms,
-            cfg.tuner,
-            cfg.cap,
-            || self.score(&cfg),
-        );
-        if let Some(step) = step {
-            goal_score_bp.set(step.score.unwrap_or(0));
-        }
+        let new_quota = if cfg.deficit() {
+            self.deficit_step(&mut s, &cfg)
+        } else {
+            let step = self.quota_loop.tick(
+                &mut s,
+                now,
+                cfg.reset_interval_ms,
+                cfg.tuner,
+                cfg.cap,
+                || self.score(&cfg),
+            );
+            if let Some(step) = step {
+                goal_score_bp.set(step.score.unwrap_or(0));
+            }
+            step.filter(|st| st.esz_set).map(|st| st.quota_sz)
+        };
+        // The walk's last region is charged, the core's charge becomes
+        // upstream's, and its esz the window's quota, before the next walk.
+        self.fail_charge
+            .between_walks(&mut s, new_quota, cfg.fail_num, cfg.fail_denom);
         effective_quota_sz.set(s.as_ref().quota_state().esz);
         self.tuning.after_aggregation(&mut s, aggr_interval_us, now)
+    }
+
+    const BEFORE_DAMOS_APPLY: bool = true;
+
+    fn before_damos_apply(&self, s: &mut SchemeMut<'_>, region: Region) {
+        let cfg = self.cfg.get();
+        self.fail_charge
+            .before_region(s, region.size(), cfg.fail_num, cfg.fail_denom);
     }
 
     fn after_wmarks_check(&self, _ctx: &mut Running<'_>) -> Result {

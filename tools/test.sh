@@ -146,6 +146,7 @@ tools/qemu/vm.sh --log out/console.log --timeout 4200 --mem 768M --swap 512M --d
 vm_counts main $? out/console.log $(expect $main_files) \
 	--suite damon --suite damon-operations --suite damon-sysfs \
 	--suite damon_autotune_params --suite damon_autotune_policy --suite damon_autotune_damon \
+	--suite damon_autotune_reclaim \
 	--require-case damon_autotune_damon.start_is_exclusive_and_drop_stops \
 	--require-case damon_autotune_damon.callbacks_see_statistics \
 	--require-case damon_autotune_damon.commit_into_running

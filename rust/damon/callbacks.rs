@@ -2,7 +2,7 @@
 
 //! Running kdamonds, the callbacks they run, and commits into them.
 
-use super::{to_result, Context, MonitoringAttrs, SchemeMut, Schemes};
+use super::{to_result, Context, MonitoringAttrs, Region, SchemeMut, Schemes};
 use crate::bindings as b;
 use core::{
     ffi::c_void,
@@ -26,6 +26,20 @@ pub trait Callbacks: Send + Sync + 'static {
     fn after_wmarks_check(&self, _ctx: &mut Running<'_>) -> Result {
         Ok(())
     }
+
+    /// Whether the kdamond calls [`Callbacks::before_damos_apply`]: it runs
+    /// for every region a scheme is applied to, so only callbacks that
+    /// need it ask for it.
+    const BEFORE_DAMOS_APPLY: bool = false;
+
+    /// Before `scheme`'s action is applied to `region`: the core already cut
+    /// the region to the quota left (`esz - charged_sz`), and updated the
+    /// statistics of the region applied before it; once this returns, it
+    /// applies the action, then charges the region in full and stops the
+    /// walk if `charged_sz >= esz`. (C's callback can also skip the action
+    /// by returning an error; the region is then still charged and counted
+    /// as tried, so this hook does not offer it.)
+    fn before_damos_apply(&self, _scheme: &mut SchemeMut<'_>, _region: Region) {}
 
     /// Before the kdamond terminates (stopped, or on its own).
     fn before_terminate(&self, _ctx: &mut Running<'_>) {}
@@ -171,6 +185,31 @@ unsafe extern "C" fn after_wmarks_check<C: Callbacks>(
 
 /// # Safety
 ///
+/// Called by DAMON from `ctx`'s kdamond, in `damos_apply_scheme()`, with
+/// `r` a region of `t`, a target of `ctx`, and `s` a scheme of `ctx`; see
+/// [`parts`].
+unsafe extern "C" fn before_damos_apply<C: Callbacks>(
+    ctx: *mut b::damon_ctx,
+    _t: *mut b::damon_target,
+    r: *mut b::damon_region,
+    s: *mut b::damos,
+) -> kernel::ffi::c_int {
+    // SAFETY: per the function's safety requirements.
+    let (_, cb) = unsafe { parts::<C>(ctx) };
+    // SAFETY: `r` is a valid region (safety requirement), not changed
+    // during the call.
+    let region = Region::from_raw(unsafe { &*r });
+    // SAFETY: `s` is a scheme of `ctx` (safety requirement); the kdamond,
+    // which runs this callback, is the only user of a running context's
+    // schemes, and the core does not touch `s` until the callback returns;
+    // the `SchemeMut` does not outlive the call.
+    let mut scheme = unsafe { SchemeMut::from_raw(s) };
+    cb.before_damos_apply(&mut scheme, region);
+    0
+}
+
+/// # Safety
+///
 /// Called by DAMON from `ctx`'s kdamond; see [`parts`].
 unsafe extern "C" fn before_terminate<C: Callbacks>(ctx: *mut b::damon_ctx) {
     // SAFETY: per the function's safety requirements.
@@ -199,6 +238,11 @@ impl Context {
             (*ctx).callback.after_aggregation = Some(after_aggregation::<C>);
             (*ctx).callback.after_wmarks_check = Some(after_wmarks_check::<C>);
             (*ctx).callback.before_terminate = Some(before_terminate::<C>);
+            (*ctx).callback.before_damos_apply = if C::BEFORE_DAMOS_APPLY {
+                Some(before_damos_apply::<C>)
+            } else {
+                None
+            };
         }
     }
 }
@@ -229,7 +273,7 @@ impl Running<'_> {
 
     /// Calls `f` on every monitoring region, as the last aggregation left
     /// them.
-    pub fn for_each_region(&self, f: impl FnMut(super::Region)) {
+    pub fn for_each_region(&self, f: impl FnMut(Region)) {
         // SAFETY: `ctx` is valid (type invariant), and only its kdamond,
         // which is running this callback, changes its targets and regions.
         unsafe { super::region::for_each_region(self.ctx, f) }

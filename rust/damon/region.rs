@@ -21,6 +21,16 @@ pub struct Region {
 }
 
 impl Region {
+    /// The values of DAMON's region `r`.
+    pub(super) fn from_raw(r: &b::damon_region) -> Self {
+        Self {
+            start: r.ar.start as u64,
+            end: r.ar.end as u64,
+            nr_accesses: r.nr_accesses_bp / 10_000,
+            age: r.age,
+        }
+    }
+
     /// The region's size in bytes.
     pub fn size(&self) -> u64 {
         self.end.saturating_sub(self.start)

@@ -263,6 +263,9 @@ pub struct QuotaState {
     pub charged_sz: u64,
     /// Bytes charged in all past windows.
     pub total_charged_sz: u64,
+    /// When the current window started, in jiffies: it identifies the
+    /// window.
+    pub charged_from: u64,
 }
 
 impl<'a> SchemeRef<'a> {
@@ -307,6 +310,7 @@ impl<'a> SchemeRef<'a> {
             esz: q.esz as u64,
             charged_sz: q.charged_sz as u64,
             total_charged_sz: q.total_charged_sz as u64,
+            charged_from: q.charged_from as u64,
         }
     }
 
@@ -358,6 +362,19 @@ impl<'a> SchemeRef<'a> {
 }
 
 impl<'a> SchemeMut<'a> {
+    /// The scheme at `ptr`.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must be a valid scheme that nothing else accesses for `'a`.
+    pub(super) unsafe fn from_raw(ptr: *mut b::damos) -> Self {
+        // INVARIANT: per the safety requirements.
+        Self {
+            ptr,
+            _ctx: PhantomData,
+        }
+    }
+
     /// A read-only view.
     pub fn as_ref(&self) -> SchemeRef<'_> {
         SchemeRef {
@@ -418,12 +435,12 @@ impl<'a> SchemeMut<'a> {
         Ok(())
     }
 
-    /// Takes back up to `bytes` of what the current charge window was
-    /// charged; returns what was refunded.
-    pub fn refund_charge(&mut self, bytes: u64) -> u64 {
+    /// Sets what the current charge window was charged and its effective
+    /// size quota: the core cuts the next region it applies the scheme to
+    /// at `esz - charged_sz` and stops the walk once `charged_sz >= esz`.
+    pub fn set_charge(&mut self, charged_sz: u64, esz: u64) {
         let q = &mut self.raw_mut().quota;
-        let refund = (q.charged_sz as u64).min(bytes);
-        q.charged_sz -= refund as usize;
-        refund
+        q.charged_sz = usize::try_from(charged_sz).unwrap_or(usize::MAX);
+        q.esz = usize::try_from(esz).unwrap_or(usize::MAX);
     }
 }

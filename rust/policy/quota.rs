@@ -27,6 +27,8 @@ pub enum Tuner {
     Consist,
     /// Everything until the goal is met, then nothing.
     Temporal,
+    /// The deficit to a free-memory goal, in bytes ([`DeficitLoop`]).
+    Deficit,
 }
 
 /// The score of one goal, in bp of its target: `current * 10000 /
@@ -122,7 +124,7 @@ impl GoalLoop {
     pub fn step(&mut self, tuner: Tuner, score: u64, cap: u64, used: Option<u64>) -> Allowance {
         let capped = |b: u64| Allowance::Bytes(if cap != 0 { b.min(cap) } else { b });
         match tuner {
-            Tuner::Consist => {
+            Tuner::Consist | Tuner::Deficit => {
                 let last = self.esz_bp.max(GOAL_BP);
                 let esz = last / GOAL_BP;
                 // Most of the quota unused: a bigger one would change
@@ -150,6 +152,115 @@ impl GoalLoop {
                     Allowance::Unlimited
                 }
             }
+        }
+    }
+}
+
+/// The deficit controller's deadband: within this many bp of the goal it
+/// only keeps up with the allocations.
+pub const DEADBAND_BP: u64 = 40;
+
+/// One charge window as the deficit controller sees it, in bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Window {
+    /// The node's free memory now.
+    pub free: u64,
+    /// The free memory the goal asks for.
+    pub goal: u64,
+    /// The node's memory.
+    pub total: u64,
+    /// What the scheme's reclaim freed in the last window: synchronously
+    /// (its `sz_applied` delta) and, as well as it is known, as its
+    /// writeback landed. What is not counted here biases the allocation
+    /// estimate low, and the loop then settles that bias times four below
+    /// the goal.
+    pub freed: u64,
+    /// Reclaim started and not landed yet (writeback that will free pages
+    /// later), as well as it is known; 0 if not.
+    pub inflight: u64,
+}
+
+/// What one step of the deficit controller decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DeficitStep {
+    /// The bytes it wants reclaimed in the next window, before the cap.
+    pub wanted: u64,
+    /// The size quota of the next window: `wanted`, capped (0: nothing).
+    pub quota: u64,
+    /// Whether the actuator cannot give what is wanted: the cap is below
+    /// it, or the last window freed less than half of its quota while
+    /// the node was below the goal's band.
+    pub saturated: bool,
+}
+
+/// The deficit controller (tuner `deficit`): it controls bytes. Each
+/// window it asks for what the others allocate (an estimate, from the
+/// free memory's change and what the scheme freed) plus a quarter of the
+/// deficit to the goal, less the reclaim still in flight; inside a
+/// deadband of [`DEADBAND_BP`] around the goal, only for the allocations.
+/// With the reclaim landing in the window it is asked for (clean page
+/// cache), the deficit shrinks by a quarter a window; landing one window
+/// later (anonymous memory, freed after writeback), the loop's error
+/// follows `e(k+1) = e(k) - e(k-1) / 4`, whose double root 1/2 is the
+/// largest gain that does not overshoot: no overshoot with one window of
+/// delay, and no integrator to wind up.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DeficitLoop {
+    /// What the others allocate per window, net of their frees (EWMA).
+    pub alloc_est: i64,
+    /// The free memory at the last step.
+    pub last_free: u64,
+    /// The quota of the last step.
+    pub last_quota: u64,
+    /// Whether it stepped before.
+    pub started: bool,
+}
+
+impl DeficitLoop {
+    /// A loop that has not stepped yet.
+    pub const fn new() -> Self {
+        Self {
+            alloc_est: 0,
+            last_free: 0,
+            last_quota: 0,
+            started: false,
+        }
+    }
+
+    /// One step, at the start of a charge window; `cap` is the user's size
+    /// quota (0: none).
+    pub fn step(&mut self, w: &Window, cap: u64) -> DeficitStep {
+        let clamp = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        let (free, goal) = (clamp(w.free), clamp(w.goal));
+        if self.started {
+            // Freed by the scheme, minus what free memory gained: what the
+            // others took. An EWMA of a quarter.
+            let taken = clamp(w.freed).saturating_sub(free.saturating_sub(clamp(self.last_free)));
+            self.alloc_est = self
+                .alloc_est
+                .saturating_add(taken.saturating_sub(self.alloc_est) / 4);
+        }
+        let band = clamp(super::math::mul_div(w.total, DEADBAND_BP, GOAL_BP));
+        let deficit = goal.saturating_sub(free);
+        let alloc = self.alloc_est.max(0);
+        let wanted = if deficit.saturating_abs() <= band {
+            alloc
+        } else {
+            alloc.saturating_add(deficit.saturating_sub(clamp(w.inflight)) / 4)
+        };
+        let wanted = u64::try_from(wanted.max(0)).unwrap_or(0);
+        let quota = if cap != 0 { wanted.min(cap) } else { wanted };
+        let starved = self.started
+            && deficit > band
+            && self.last_quota >= super::damos::MIN_REGION
+            && w.freed < self.last_quota / 2;
+        self.started = true;
+        self.last_free = w.free;
+        self.last_quota = quota;
+        DeficitStep {
+            wanted,
+            quota,
+            saturated: quota < wanted || starved,
         }
     }
 }
@@ -271,5 +382,129 @@ mod tests {
             l.step(Tuner::Temporal, 10_000, 1 << 20, None),
             Allowance::Bytes(0)
         );
+    }
+
+    /// A node of 1 GiB whose free memory starts at 20%, aiming at 45%:
+    /// `lag` windows between reclaim and free memory (0: page cache, 1:
+    /// anonymous memory after writeback), others allocating `alloc` bytes
+    /// a window; reclaim does what the quota says, up to `speed` a window.
+    /// Returns free memory per window, in bp.
+    fn plant(
+        lag: usize,
+        alloc: u64,
+        speed: u64,
+        windows: usize,
+        mut ctrl: impl FnMut(&Window) -> u64,
+    ) -> std::vec::Vec<u64> {
+        let total: u64 = 1 << 30;
+        let goal = total * 45 / 100;
+        let mut free = total / 5;
+        let mut pipe = std::vec![0u64; lag];
+        let mut freed = 0;
+        let mut out = std::vec::Vec::new();
+        for _ in 0..windows {
+            let q = ctrl(&Window {
+                free,
+                goal,
+                total,
+                freed,
+                inflight: 0,
+            });
+            let done = q.min(speed);
+            pipe.push(done);
+            let landed = pipe.remove(0);
+            // What the scheme's reclaim freed in the window, at once or as
+            // its writeback landed.
+            freed = landed;
+            free = (free + landed).saturating_sub(alloc).min(total);
+            out.push(free * 10_000 / total);
+        }
+        out
+    }
+
+    fn deficit_ctrl() -> impl FnMut(&Window) -> u64 {
+        let mut l = DeficitLoop::new();
+        move |w| l.step(w, 0).quota
+    }
+
+    #[test]
+    fn deficit_reaches_and_holds_without_overshoot() {
+        for lag in [0, 1] {
+            for alloc in [0, 1 << 20, 4 << 20] {
+                let trace = plant(lag, alloc, 64 << 20, 120, deficit_ctrl());
+                let reached = trace.iter().position(|&f| f + 100 >= 4500);
+                assert!(
+                    reached.is_some_and(|r| r < 40),
+                    "lag {lag} alloc {alloc}: {trace:?}"
+                );
+                // Held: both bounds, from then on.
+                for &f in &trace[reached.unwrap_or(0)..] {
+                    assert!(
+                        (4400..=4560).contains(&f),
+                        "lag {lag} alloc {alloc}: {trace:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn deficit_reports_saturation() {
+        let mut l = DeficitLoop::new();
+        let w = Window {
+            free: 100 << 20,
+            goal: 400 << 20,
+            total: 1 << 30,
+            freed: 0,
+            inflight: 0,
+        };
+        let s = l.step(&w, 8 << 20);
+        assert!(
+            s.saturated && s.quota == 8 << 20 && s.wanted > s.quota,
+            "{s:?}"
+        );
+        // Uncapped, the first step is not saturated; a window that freed
+        // nothing of its quota below the goal is.
+        let mut l = DeficitLoop::new();
+        assert!(!l.step(&w, 0).saturated);
+        assert!(l.step(&w, 0).saturated);
+        // In flight counts against the deficit.
+        let mut l = DeficitLoop::new();
+        let a = l.step(&w, 0).wanted;
+        let mut l = DeficitLoop::new();
+        let b = l
+            .step(
+                &Window {
+                    inflight: 100 << 20,
+                    ..w
+                },
+                0,
+            )
+            .wanted;
+        assert!(b < a);
+    }
+
+    /// The same plant with upstream's consist loop (without the module's
+    /// anti-windup, which needs the bytes used): its band is wider.
+    #[test]
+    fn deficit_band_narrower_than_consist() {
+        let band = |t: &[u64]| {
+            let tail = &t[t.len() / 2..];
+            tail.iter().max().unwrap() - tail.iter().min().unwrap()
+        };
+        for lag in [0, 1] {
+            let d = plant(lag, 1 << 20, 64 << 20, 200, deficit_ctrl());
+            let mut l = GoalLoop::new();
+            let c = plant(lag, 1 << 20, 64 << 20, 200, |w| {
+                let score = goal_score(w.free, w.goal);
+                l.step(Tuner::Consist, score, 0, None).bytes()
+            });
+            assert!(
+                band(&d) < band(&c),
+                "lag {lag}: {} vs {}",
+                band(&d),
+                band(&c)
+            );
+        }
     }
 }

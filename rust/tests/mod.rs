@@ -6,3 +6,4 @@
 mod damon;
 mod params;
 mod policy;
+mod reclaim;

@@ -95,9 +95,10 @@ fn goal_scores(t: &mut Test) {
 }
 
 fn fail_charge_edges(t: &mut Test) {
-    t.expect_eq(failcharge::refund(100, 10, 1, 0), 0);
-    t.expect_eq(failcharge::refund(100, 10, 4096, 4096), 0);
-    t.expect_eq(failcharge::refund(100, 10, 0, 4096), 90);
+    t.expect_eq(failcharge::charge(100, 10, 1, 0), 100);
+    t.expect_eq(failcharge::charge(100, 10, 4096, 4096), 100);
+    t.expect_eq(failcharge::charge(100, 10, 0, 4096), 10);
+    t.expect_eq(failcharge::charge(100, 200, 1, 2), 100);
     t.expect_eq(failcharge::charge(4096 * 1000, 0, 1, 4096), 1000);
     t.expect_eq(
         failcharge::charge(u64::MAX, 0, u64::MAX, u64::MAX),

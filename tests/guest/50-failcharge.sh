@@ -1,11 +1,12 @@
-# The fail-charge scenario of the seed, scaled down: half of the memory
+# The fail-charge scenario of the seed, scaled down: 45% of the memory
 # mlocked (pageout fails there), page cache filling the rest, reclaim
 # with a hard quota aiming at 40% free memory (temporal tuner). Without
-# fail-charge, failed regions use up the quota and the rate is uneven;
-# with fail_charge_num=1 fail_charge_denom=4096 it holds near the quota.
-# Asserts fewer quota exceeds and more regions tried with the ratio, and
-# prints both series.
-itest_plan 7
+# fail-charge, failed regions use up the quota; with fail_charge_num=1
+# fail_charge_denom=4096 (charged per region at the charge point, as
+# upstream 7.2 does), each 1 s interval reclaims its quota until the goal.
+# Asserts the reclaim per window against the quota, both ways, and the
+# per-interval rate against it, and prints both series.
+itest_plan 8
 
 [ -b /dev/vdb ] || { fail failcharge_needs_disk "no /dev/vdb"; return; }
 mkdir -p /mnt/scratch
@@ -19,10 +20,16 @@ check masim_pinned_ready start_masim /tmp/pin.cfg --mlock pinned
 quota=$((8 << 20))
 
 # run_variant NAME NUM DENOM: fill the page cache, reclaim for 20 s after
-# reclaim starts, print the per-second series, set RATE_<NAME> (KiB/s,
-# mean over the seconds before the goal was met) and MIN_<NAME>.
+# reclaim starts, print the per-interval series (KiB per second of
+# /proc/uptime, so that a late sample does not count as a fast interval),
+# and set, over the intervals before the goal was met: N_<NAME> intervals,
+# FULL_<NAME> of them at >= 95% of the quota, OVER_<NAME> of them above
+# what the windows the interval overlaps allow, MEAN_<NAME> KiB/s; and
+# PERFULL_<NAME>: the KiB reclaimed per window whose quota was used up
+# (bytes_reclaimed_regions over nr_quota_exceeds, whole run).
 run_variant() {
-	local name=$1 num=$2 denom=$3 fill_mb series="" prev cur i n=0 sum=0 min=999999999 started=0
+	local name=$1 num=$2 denom=$3 fill_mb series="" prev cur t0 t1 dt rate i
+	local n=0 sum=0 full=0 over=0 started=0 qk=$((quota >> 10))
 	echo 3 > /proc/sys/vm/drop_caches
 	fill_mb=$(( ($(node_kb MemFree) - total_kb * 8 / 100) / 1024 ))
 	fill_page_cache /mnt/scratch/cache $((fill_mb * 1024))
@@ -39,21 +46,50 @@ run_variant() {
 		[ "$(param bytes_reclaimed_regions)" -gt 0 ] && { started=1; break; }
 		sleep 1
 	done
+	# Skip the interval reclaim started in (a part of a window).
+	sleep 1
 	prev=$(param bytes_reclaimed_regions)
+	t0=$(cut -d' ' -f1 /proc/uptime | tr -d .)
 	for i in $(seq 20); do
 		sleep 1
 		cur=$(param bytes_reclaimed_regions)
-		series="$series $(( (cur - prev) >> 10 ))"
+		t1=$(cut -d' ' -f1 /proc/uptime | tr -d .)
+		dt=$((t1 - t0)); [ "$dt" -gt 0 ] || dt=1
+		# KiB per second; uptime is in centiseconds.
+		rate=$(( (cur - prev) / 1024 * 100 / dt ))
+		series="$series $rate"
 		if [ "$(node_free_bp)" -lt 4000 ]; then
-			n=$((n + 1)); sum=$((sum + (cur - prev) / 1024))
-			[ $(( (cur - prev) / 1024 )) -lt "$min" ] && min=$(( (cur - prev) / 1024 ))
+			n=$((n + 1)); sum=$((sum + rate))
+			[ "$rate" -ge $((qk * 95 / 100)) ] && full=$((full + 1))
+			# More than the windows the interval overlaps allow.
+			[ $(( (cur - prev) / 1024 * 100 )) -gt $((qk * (dt + 100))) ] && over=$((over + 1))
 		fi
-		prev=$cur
+		prev=$cur t0=$t1
 	done
-	[ "$n" -gt 0 ] || { n=1; min=0; }
-	echo "failcharge: $name: KiB reclaimed per 1 s interval (quota $((quota >> 10))):$series"
-	echo "failcharge: $name: mean $((sum / n)) KiB/s, min $min KiB/s over $n intervals before the goal; tried $(param bytes_reclaim_tried_regions), reclaimed $(param bytes_reclaimed_regions), quota exceeds $(param nr_quota_exceeds), free bp $(node_free_bp)"
-	eval "RATE_$name=$((sum / n)) MIN_$name=$min EXCEEDS_$name=$(param nr_quota_exceeds) TRIED_$name=$(param bytes_reclaim_tried_regions)"
+	[ "$n" -gt 0 ] || n=1
+	echo "failcharge: $name: KiB/s reclaimed per interval (quota $qk):$series"
+	echo "failcharge: $name: $full of $n intervals before the goal at >= 95% of the quota, mean $((sum / n)) KiB/s, $over above two windows' quota; tried $(param bytes_reclaim_tried_regions), reclaimed $(param bytes_reclaimed_regions), quota exceeds $(param nr_quota_exceeds), free bp $(node_free_bp)"
+	local exceeds=$(param nr_quota_exceeds)
+	[ "$exceeds" -gt 0 ] || exceeds=1
+	eval "N_$name=$n FULL_$name=$full OVER_$name=$over MEAN_$name=$((sum / n))"
+	eval "PERFULL_$name=$(( $(param bytes_reclaimed_regions) / 1024 / exceeds ))"
+	echo "failcharge: $name: $(( $(param bytes_reclaimed_regions) / 1024 / exceeds )) KiB reclaimed per window that used up its quota"
+	if [ "$name" = on ]; then
+		# temporal: the full quota until the goal, then none. The loop
+		# steps every 1 s and sets esz at once (quota_ms=0), so from one
+		# interval after goal_score_bp says met, (nearly) nothing is
+		# reclaimed.
+		for i in $(seq 90); do
+			[ "$(param goal_score_bp)" -ge 10000 ] && break
+			sleep 1
+		done
+		sleep 1
+		prev=$(param bytes_reclaimed_regions)
+		sleep 3
+		cur=$(param bytes_reclaimed_regions)
+		STOP_on=$(( (cur - prev) >> 10 )) SCORE_on=$(param goal_score_bp) FREE_on=$(node_free_bp)
+		echo "failcharge: on: goal met after $((i + 21)) s of reclaim; then $STOP_on KiB reclaimed in 3 s, free bp $FREE_on, goal_score_bp $SCORE_on"
+	fi
 	check "failcharge_${name}_started" [ "$started" = 1 ]
 	set_param enabled N
 	rmmod damon_autotune
@@ -61,17 +97,26 @@ run_variant() {
 
 run_variant off 0 0
 run_variant on 1 4096
-# Without the ratio, failed regions use up the quota; with it, they don't,
-# and reclaim gets through more regions in the same 20 s. Whether that
-# makes it reclaim faster depends on how fast pageout itself is: under TCG
-# it is often slower than the quota (means of 5284 against 2057 KiB/s in
-# one run, 2460 against 2520 in another, with 0 quota exceeds), so the
-# rates are printed, not compared.
-check failcharge_fewer_quota_exceeds [ "$EXCEEDS_on" -lt "$EXCEEDS_off" ]
-check failcharge_tries_more_with_ratio [ "$TRIED_on" -gt "$TRIED_off" ]
-check failcharge_steadier_with_ratio [ "$MIN_on" -ge "$MIN_off" ]
-# Never above the hard quota (one interval of slack for the sampling).
-check failcharge_within_quota [ "$RATE_on" -le $((2 * (quota >> 10))) ]
+qk=$((quota >> 10))
+# The per-window reclaim against the quota, where the quota bound: with
+# the ratio a window whose quota is used up reclaimed (nearly) the quota,
+# failures cost next to nothing; without it, failures used it up.
+check failcharge_on_full_windows_reclaim_the_quota [ "$PERFULL_on" -ge $((qk * 90 / 100)) ]
+check failcharge_off_full_windows_fall_short [ "$PERFULL_off" -lt $((qk / 2)) ]
+# Never more than the quota: the mean within 5%, no interval above what
+# the windows it overlaps allow.
+check failcharge_on_within_the_quota [ "$MEAN_on" -le $((qk * 105 / 100)) -a "$OVER_on" = 0 ]
+check failcharge_on_reclaims_more [ "$MEAN_on" -gt "$MEAN_off" ]
+# The benchmark's target, >= 95% of the quota in >= 90% of the intervals
+# before the goal, is printed above, not checked here: on the debug kernel
+# under TCG the kdamond's walk through the mlocked memory (pageout tries
+# each page) takes seconds, so the quota is not what limits (measured: 3 of
+# 20 intervals, mean 3601 KiB/s, with 21 windows full at 8 MiB each).
+# temporal stops within one interval of meeting the goal: in the 3 s
+# after, less than an eighth of one window's quota (free memory hovers at
+# the goal, and temporal rightly takes a page or two whenever it dips
+# below: 4 KiB measured), against 24 MiB if it went on.
+check failcharge_temporal_stops_at_goal [ "$SCORE_on" -ge 10000 -a "$STOP_on" -lt $((qk / 8)) ]
 
 stop_masim
 rm -f /mnt/scratch/cache
