@@ -12,6 +12,7 @@
 use crate::damon::{Callbacks, Context, Ops, Running};
 use crate::mm;
 use crate::module_params;
+use crate::params::check::{age_us, basis_points, interval_ms, interval_us, size};
 use crate::params::ParamValue;
 use crate::policy::{
     attrs::MonitoringAttrs,
@@ -20,7 +21,6 @@ use crate::policy::{
     tier::{demote_score, detect, promote_score, Direction, NodeChain, TierConfig, MAX_CHAIN},
 };
 use crate::quota_loop::{initial_quota, QuotaLoop};
-use crate::reclaim::{basis_points, nonzero};
 use core::{
     fmt,
     sync::atomic::{AtomicU64, AtomicUsize, Ordering},
@@ -48,21 +48,21 @@ module_params! {
     /// Free memory of a node demotion from it aims at, in bp (0: no goal).
     tier_demote_goal_free_bp: u32 = 50, 0o600, check = basis_points;
     /// Limit of bytes promoted per reset interval, per node (0: none).
-    tier_promote_quota_sz: u64 = 200 << 20, 0o600;
+    tier_promote_quota_sz: u64 = 200 << 20, 0o600, check = size;
     /// Promotion quota charge reset interval in milliseconds.
-    tier_promote_quota_reset_interval_ms: u64 = 1000, 0o600, check = nonzero;
+    tier_promote_quota_reset_interval_ms: u64 = 1000, 0o600, check = interval_ms;
     /// Limit of bytes demoted per reset interval, per node (0: none).
-    tier_demote_quota_sz: u64 = 200 << 20, 0o600;
+    tier_demote_quota_sz: u64 = 200 << 20, 0o600, check = size;
     /// Demotion quota charge reset interval in milliseconds.
-    tier_demote_quota_reset_interval_ms: u64 = 1000, 0o600, check = nonzero;
+    tier_demote_quota_reset_interval_ms: u64 = 1000, 0o600, check = interval_ms;
     /// Accesses per aggregation interval from which a region is hot.
     tier_hot_min_accesses: u32 = 1, 0o600;
     /// Time without access after which a region is cold, in microseconds.
-    tier_cold_min_age: u64 = 5_000_000, 0o600;
+    tier_cold_min_age: u64 = 5_000_000, 0o600, check = age_us;
     /// Sampling interval of the tiering contexts in microseconds.
-    tier_sample_interval: u64 = 5_000, 0o600, check = nonzero;
+    tier_sample_interval: u64 = 5_000, 0o600, check = interval_us;
     /// Aggregation interval of the tiering contexts in microseconds.
-    tier_aggr_interval: u64 = 100_000, 0o600, check = nonzero;
+    tier_aggr_interval: u64 = 100_000, 0o600, check = interval_us;
     /// Minimum number of monitoring regions per node.
     tier_min_nr_regions: u64 = 10, 0o600;
     /// Maximum number of monitoring regions per node.

@@ -12,6 +12,8 @@
 #      must stay clean;
 #   3b. QEMU with three emulated NUMA nodes (node 0 with the CPUs, nodes
 #      1 and 2 CPU-less): memory tiering (tests/guest/tier.sh);
+#   3c. QEMU with two NUMA nodes: parameters at and beyond their bounds
+#      with every scheme running (tests/guest/72-bounds.sh);
 #   4. the kernel with the module built in (tools/kernel/builtin.sh, an
 #      incremental build of the test kernel), booted with and without
 #      damon_autotune.enabled=Y on the command line;
@@ -97,6 +99,16 @@ passed=$((passed + cp)); failed=$((failed + cf))
 tools/qemu/vm.sh --log out/tier.log --timeout 1500 --numa 3 --mem 1536M \
 	--append "kunit.enable=0" tier.sh
 tools/qemu/check-console.py out/tier.log --counts out/console.counts
+read -r cp cf < out/console.counts
+passed=$((passed + cp)); failed=$((failed + cf))
+
+# 3c. Two emulated NUMA nodes, 512 MiB each: time and size parameters at
+# and beyond their bounds while reclaim (watermarks always on), min_age
+# tuning and tiering run (tests/guest/72-bounds.sh; the main VM runs its
+# reclaim part).
+tools/qemu/vm.sh --log out/numa2.log --timeout 900 --numa 2 --mem 1024M \
+	--append "kunit.enable=0" run-all.sh 72
+tools/qemu/check-console.py out/numa2.log --counts out/console.counts
 read -r cp cf < out/console.counts
 passed=$((passed + cp)); failed=$((failed + cf))
 

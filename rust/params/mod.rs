@@ -21,6 +21,8 @@
 //! also take ([`lock`]) to guard state that hooks share with it
 //! ([`Locked`]).
 
+pub mod check;
+pub mod limits;
 pub mod parse;
 
 use core::{
@@ -465,7 +467,7 @@ macro_rules! __param_prefix {
 ///     /// Enable or disable damon_autotune.
 ///     enabled: bool = false, 0o600, hook = on_enabled;
 ///     /// Time threshold for cold memory regions identification in µs.
-///     min_age: u64 = 120_000_000, 0o600, check = nonzero;
+///     min_age: u64 = 120_000_000, 0o600, check = age_us;
 ///     /// PID of the kdamond, -1 if none.
 ///     kdamond_pid: i32 = -1, 0o400;
 /// }
