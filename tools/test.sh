@@ -12,8 +12,9 @@
 #      must stay clean;
 #   3b. QEMU with three emulated NUMA nodes (node 0 with the CPUs, nodes
 #      1 and 2 CPU-less): memory tiering (tests/guest/tier.sh);
-#   3c. QEMU with two NUMA nodes: parameters at and beyond their bounds
-#      with every scheme running (tests/guest/72-bounds.sh);
+#   3c. QEMU with two NUMA nodes: parameter fuzzing with every scheme
+#      running, tiering included (tests/guest/70-fuzz.sh), and parameters
+#      at and beyond their bounds (tests/guest/72-bounds.sh);
 #   4. the kernel with the module built in (tools/kernel/builtin.sh, an
 #      incremental build of the test kernel), booted with and without
 #      damon_autotune.enabled=Y on the command line;
@@ -31,8 +32,10 @@
 set -uo pipefail
 # A module option on the command line, for modprobe to pick up (15-modprobe).
 append="damon_autotune.quota_sz=12345678"
+numa_append=
 if [ "${1:-}" = --full ]; then
 	append="$append fuzz_writes=10000 cycles=100 flips=1000 fault_rounds=500"
+	numa_append="fuzz_writes=10000"
 fi
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -102,12 +105,12 @@ tools/qemu/check-console.py out/tier.log --counts out/console.counts
 read -r cp cf < out/console.counts
 passed=$((passed + cp)); failed=$((failed + cf))
 
-# 3c. Two emulated NUMA nodes, 512 MiB each: time and size parameters at
-# and beyond their bounds while reclaim (watermarks always on), min_age
-# tuning and tiering run (tests/guest/72-bounds.sh; the main VM runs its
-# reclaim part).
-tools/qemu/vm.sh --log out/numa2.log --timeout 900 --numa 2 --mem 1024M \
-	--append "kunit.enable=0" run-all.sh 72
+# 3c. Two emulated NUMA nodes, 512 MiB each: parameter fuzzing while
+# reclaim (watermarks always on), min_age tuning and tiering run
+# (tests/guest/70-fuzz.sh; the main VM fuzzes without tiering), then time
+# and size parameters at and beyond their bounds (72-bounds.sh).
+tools/qemu/vm.sh --log out/numa2.log --timeout 2400 --numa 2 --mem 1024M \
+	--append "kunit.enable=0 $numa_append" run-all.sh 70 72
 tools/qemu/check-console.py out/numa2.log --counts out/console.counts
 read -r cp cf < out/console.counts
 passed=$((passed + cp)); failed=$((failed + cf))
