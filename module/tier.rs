@@ -258,8 +258,19 @@ pub enum PerNode {
 
 impl ParamValue for PerNode {
     const TYPE_NAME: &'static str = "charp";
-    fn parse(_s: &[u8]) -> Option<Self> {
-        None
+    fn parse(_s: &[u8]) -> Result<Self> {
+        Err(EINVAL)
+    }
+    fn to_bits(self) -> u64 {
+        self as u64
+    }
+    fn from_bits(bits: u64) -> Self {
+        match bits {
+            0 => PerNode::UsedBp,
+            1 => PerNode::FreeBp,
+            2 => PerNode::PromoteQuota,
+            _ => PerNode::DemoteQuota,
+        }
     }
     fn show(&self, f: &mut dyn fmt::Write) -> fmt::Result {
         let r = Ordering::Relaxed;

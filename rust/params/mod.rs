@@ -14,9 +14,13 @@
 //! through `/sys/module/damon_autotune/parameters/`.
 //!
 //! A write that does not parse, fails its `check` or whose `hook` fails
-//! returns an error (`-EINVAL` unless the hook says otherwise) and the old
-//! value stays. Values live in atomics, so the kdamond's callbacks read them
-//! without data races and without locks. The kernel serialises writers with
+//! returns an error and the old value stays: `-ERANGE` for a number too
+//! large for its type and `-EINVAL` for anything else that does not parse
+//! (as the kernel's `kstrto*()`), `-EINVAL` for a value its `check`
+//! refuses (as `param_set_uint_minmax()`), the hook's own error. Values
+//! live in atomics, as the bits [`ParamValue::to_bits`] gives, so the
+//! kdamond's callbacks read them without data races, without locks and
+//! without `unsafe`. The kernel serialises writers with
 //! the module's parameter lock (`kernel_param_lock()`), which the module can
 //! also take ([`lock`]) to guard state that hooks share with it
 //! ([`Locked`]).
@@ -29,11 +33,13 @@ use core::{
     cell::UnsafeCell,
     fmt::{self, Write},
     marker::PhantomData,
-    sync::atomic::{AtomicU64, Ordering},
+    sync::atomic::{AtomicBool, AtomicU64, Ordering},
 };
 use kernel::{bindings, ffi, prelude::*};
 
-/// A type a parameter can have.
+/// A type a parameter can have. A value is stored as the 64 bits
+/// [`ParamValue::to_bits`] gives, in an atomic, and read back with
+/// [`ParamValue::from_bits`]: no `unsafe`, whatever the type's layout.
 pub trait ParamValue: Copy + Send + Sync + 'static {
     /// The type name `modinfo` shows (`bool`, `int`, `uint`, `ulong`,
     /// `charp`).
@@ -42,61 +48,125 @@ pub trait ParamValue: Copy + Send + Sync + 'static {
     /// Whether a bare name, with no `=value`, sets the parameter (`bool`).
     const NOARG: bool = false;
 
-    /// Parses a value written to the parameter; `None` if it does not parse.
-    fn parse(s: &[u8]) -> Option<Self>;
+    /// Parses a value written to the parameter: `ERANGE` for a number that
+    /// does not fit the type, `EINVAL` for anything else that does not
+    /// parse, as the kernel's `kstrto*()` say.
+    fn parse(s: &[u8]) -> Result<Self>;
 
     /// Writes the value the way sysfs shows it.
     fn show(&self, f: &mut dyn Write) -> fmt::Result;
+
+    /// The value as 64 bits, for the atomic that stores it.
+    fn to_bits(self) -> u64;
+
+    /// The value [`ParamValue::to_bits`] gave `bits` for. It is only given
+    /// bits that `to_bits` returned, but must return some value for any.
+    fn from_bits(bits: u64) -> Self;
+}
+
+/// A parse error as the errno the kernel's parsers return.
+pub fn errno(e: parse::ParseError) -> Error {
+    match e {
+        parse::ParseError::Invalid => EINVAL,
+        parse::ParseError::Range => ERANGE,
+    }
 }
 
 impl ParamValue for bool {
     const TYPE_NAME: &'static str = "bool";
     const NOARG: bool = true;
-    fn parse(s: &[u8]) -> Option<Self> {
-        parse::parse_bool(s)
+    fn parse(s: &[u8]) -> Result<Self> {
+        parse::parse_bool(s).map_err(errno)
     }
     fn show(&self, f: &mut dyn Write) -> fmt::Result {
         f.write_char(if *self { 'Y' } else { 'N' })
+    }
+    fn to_bits(self) -> u64 {
+        self.into()
+    }
+    fn from_bits(bits: u64) -> Self {
+        bits != 0
     }
 }
 
 impl ParamValue for i32 {
     const TYPE_NAME: &'static str = "int";
-    fn parse(s: &[u8]) -> Option<Self> {
-        parse::parse_signed(s, i32::MIN.into(), i32::MAX.into()).and_then(|v| v.try_into().ok())
+    fn parse(s: &[u8]) -> Result<Self> {
+        let v = parse::parse_signed(s, i32::MIN.into(), i32::MAX.into()).map_err(errno)?;
+        v.try_into().map_err(|_| ERANGE)
     }
     fn show(&self, f: &mut dyn Write) -> fmt::Result {
         write!(f, "{}", self)
+    }
+    fn to_bits(self) -> u64 {
+        // Two's complement, sign-extended: from_bits truncates it back.
+        i64::from(self) as u64
+    }
+    fn from_bits(bits: u64) -> Self {
+        bits as i32
     }
 }
 
 impl ParamValue for u32 {
     const TYPE_NAME: &'static str = "uint";
-    fn parse(s: &[u8]) -> Option<Self> {
-        parse::parse_unsigned(s, u32::MAX.into()).and_then(|v| v.try_into().ok())
+    fn parse(s: &[u8]) -> Result<Self> {
+        let v = parse::parse_unsigned(s, u32::MAX.into()).map_err(errno)?;
+        v.try_into().map_err(|_| ERANGE)
     }
     fn show(&self, f: &mut dyn Write) -> fmt::Result {
         write!(f, "{}", self)
+    }
+    fn to_bits(self) -> u64 {
+        self.into()
+    }
+    fn from_bits(bits: u64) -> Self {
+        bits as u32
     }
 }
 
 impl ParamValue for u64 {
     const TYPE_NAME: &'static str = "ulong";
-    fn parse(s: &[u8]) -> Option<Self> {
-        parse::parse_unsigned(s, u64::MAX)
+    fn parse(s: &[u8]) -> Result<Self> {
+        parse::parse_unsigned(s, u64::MAX).map_err(errno)
     }
     fn show(&self, f: &mut dyn Write) -> fmt::Result {
         write!(f, "{}", self)
+    }
+    fn to_bits(self) -> u64 {
+        self
+    }
+    fn from_bits(bits: u64) -> Self {
+        bits
     }
 }
 
 impl ParamValue for crate::policy::tier::NodeChain {
     const TYPE_NAME: &'static str = "charp";
-    fn parse(s: &[u8]) -> Option<Self> {
-        Self::parse(s).ok()
+    fn parse(s: &[u8]) -> Result<Self> {
+        Self::parse(s).map_err(|_| EINVAL)
     }
     fn show(&self, f: &mut dyn Write) -> fmt::Result {
         write!(f, "{}", self)
+    }
+    /// One byte per node, fastest first, `0xff` for the unused ones.
+    fn to_bits(self) -> u64 {
+        let mut bytes = [u8::MAX; 8];
+        for (b, nid) in bytes.iter_mut().zip(self.iter()) {
+            *b = u8::try_from(nid).unwrap_or(u8::MAX);
+        }
+        u64::from_le_bytes(bytes)
+    }
+    fn from_bits(bits: u64) -> Self {
+        let mut nids = [0i32; 8];
+        let mut n = 0;
+        for b in bits.to_le_bytes() {
+            if b == u8::MAX {
+                break;
+            }
+            nids[n] = b.into();
+            n += 1;
+        }
+        Self::from_nids(&nids[..n]).unwrap_or(Self::EMPTY)
     }
 }
 
@@ -111,17 +181,33 @@ macro_rules! param_enum {
     ($ty:path { $($variant:ident = $text:literal),+ $(,)? }) => {
         impl $crate::params::ParamValue for $ty {
             const TYPE_NAME: &'static str = "charp";
-            fn parse(s: &[u8]) -> Option<Self> {
+            fn parse(s: &[u8]) -> kernel::error::Result<Self> {
                 use $ty as T;
                 const NAMES: &[&str] = &[$($text),+];
                 const ALL: &[T] = &[$(T::$variant),+];
-                $crate::params::parse::parse_choice(s, NAMES).and_then(|i| ALL.get(i).copied())
+                let i = $crate::params::parse::parse_choice(s, NAMES)
+                    .map_err($crate::params::errno)?;
+                ALL.get(i).copied().ok_or(kernel::error::code::EINVAL)
             }
             fn show(&self, f: &mut dyn core::fmt::Write) -> core::fmt::Result {
                 use $ty as T;
                 f.write_str(match self {
                     $(T::$variant => $text),+
                 })
+            }
+            fn to_bits(self) -> u64 {
+                use $ty as T;
+                const ALL: &[T] = &[$(T::$variant),+];
+                ALL.iter().position(|&v| v == self).unwrap_or(0) as u64
+            }
+            fn from_bits(bits: u64) -> Self {
+                use $ty as T;
+                const ALL: &[T] = &[$(T::$variant),+];
+                usize::try_from(bits)
+                    .ok()
+                    .and_then(|i| ALL.get(i))
+                    .copied()
+                    .unwrap_or(ALL[0])
             }
         }
     };
@@ -206,18 +292,18 @@ pub type Check<T> = fn(T) -> Result;
 pub type Hook<T> = fn(&mut ParamLock, T) -> Result;
 
 /// A module parameter's value and behaviour. Declared by [`module_params!`].
+///
+/// The value is `default` until the first [`Param::set`], then the one
+/// `bits` holds: a `const fn` cannot call [`ParamValue::to_bits`], so the
+/// default is kept as it is.
 pub struct Param<T: ParamValue> {
+    default: T,
     bits: AtomicU64,
+    /// `bits` holds a value (set with `Release` after `bits`).
+    written: AtomicBool,
     writable: bool,
     check: Option<Check<T>>,
     hook: Option<Hook<T>>,
-    _type: PhantomData<T>,
-}
-
-/// The bytes of a value of up to 8 bytes, as a `u64`.
-union Bits<T: Copy> {
-    value: T,
-    bits: u64,
 }
 
 impl<T: ParamValue> Param<T> {
@@ -229,37 +315,30 @@ impl<T: ParamValue> Param<T> {
         check: Option<Check<T>>,
         hook: Option<Hook<T>>,
     ) -> Self {
-        assert!(core::mem::size_of::<T>() <= 8);
-        let mut b = Bits { bits: 0 };
-        b.value = default;
         Self {
-            // SAFETY: all 8 bytes of `b` were initialised by `bits: 0`, and
-            // `value` overwrote some of them with a valid `T`.
-            bits: AtomicU64::new(unsafe { b.bits }),
+            default,
+            bits: AtomicU64::new(0),
+            written: AtomicBool::new(false),
             writable,
             check,
             hook,
-            _type: PhantomData,
         }
     }
 
     /// The current value.
     pub fn get(&self) -> T {
-        let b = Bits::<T> {
-            bits: self.bits.load(Ordering::Relaxed),
-        };
-        // SAFETY: every value stored in `bits` came from a valid `T`
-        // (`new` and `set`), so its first `size_of::<T>()` bytes are one.
-        unsafe { b.value }
+        if self.written.load(Ordering::Acquire) {
+            T::from_bits(self.bits.load(Ordering::Relaxed))
+        } else {
+            self.default
+        }
     }
 
     /// Sets the value, bypassing `check` and `hook`: for the module's own
     /// statistics and derived values.
     pub fn set(&self, value: T) {
-        let mut b = Bits { bits: 0 };
-        b.value = value;
-        // SAFETY: as in `new`.
-        self.bits.store(unsafe { b.bits }, Ordering::Relaxed);
+        self.bits.store(value.to_bits(), Ordering::Relaxed);
+        self.written.store(true, Ordering::Release);
     }
 
     /// A write from a user: parse, check, hook, store, in that order; any
@@ -268,7 +347,7 @@ impl<T: ParamValue> Param<T> {
         if !self.writable {
             return Err(EPERM);
         }
-        let value = T::parse(s).ok_or(EINVAL)?;
+        let value = T::parse(s)?;
         if let Some(check) = self.check {
             check(value)?;
         }
