@@ -17,7 +17,8 @@
 #      at and beyond their bounds (tests/guest/72-bounds.sh);
 #   4. the kernel with the module built in (tools/kernel/builtin.sh, an
 #      incremental build of the test kernel), booted with and without
-#      damon_autotune.enabled=Y on the command line;
+#      damon_autotune.enabled=Y on the command line, and with it and
+#      parameters init refuses;
 #   5. the benchmark's smoke test (tools/bench/bench.py --quick --check)
 #      on the benchmark kernel (no debug options, DAMON_RECLAIM fixed):
 #      every run finishes with a clean console and sane numbers; no
@@ -122,9 +123,10 @@ rc=$?
 result builtin_kernel_builds $rc "see out/builtin-build.log"
 if [ $rc = 0 ]; then
 	bzimage=$(tools/kernel/builtin.sh --dir)/arch/x86/boot/bzImage
-	for mode in on off; do
+	for mode in on off refused; do
 		extra="kunit.enable=0"
 		[ $mode = on ] && extra="$extra damon_autotune.enabled=Y damon_autotune.min_age=7000000"
+		[ $mode = refused ] && extra="$extra damon_autotune.enabled=Y damon_autotune.wmarks_mid=600"
 		tools/qemu/vm.sh --kernel "$bzimage" --module none --log "out/builtin-$mode.log" \
 			--timeout 600 --mem 768M --append "$extra" boot-builtin.sh $mode
 		tools/qemu/check-console.py "out/builtin-$mode.log" --counts out/console.counts

@@ -5,8 +5,9 @@
 //!
 //! [`module_params!`] declares every parameter in one place: its type,
 //! default, permissions, description, and optionally a `check` (refuses a
-//! value on its own) and a `hook` (a side effect that may refuse the write,
-//! e.g. starting the kdamond when `enabled` is set). For each parameter it
+//! value on its own), a `hook` (a side effect that may refuse the write,
+//! e.g. starting the kdamond when `enabled` is set) and a `read` (what a
+//! read shows, computed: e.g. whether the kdamond runs). For each parameter it
 //! emits a [`Param`] static holding the value, a `struct kernel_param` in the
 //! `__param` section, and the `parmtype`/`parm` entries of `.modinfo`, which
 //! is exactly what the C `module_param()` macros emit. The values are set at
@@ -290,6 +291,9 @@ pub type Check<T> = fn(T) -> Result;
 /// A side effect of a write, run under the parameter lock before the value
 /// is stored; an error refuses the write.
 pub type Hook<T> = fn(&mut ParamLock, T) -> Result;
+/// What a read through sysfs shows instead of the stored value: a value
+/// computed under the parameter lock (e.g. whether a kdamond runs).
+pub type Read<T> = fn(&mut ParamLock) -> T;
 
 /// A module parameter's value and behaviour. Declared by [`module_params!`].
 ///
@@ -304,16 +308,19 @@ pub struct Param<T: ParamValue> {
     writable: bool,
     check: Option<Check<T>>,
     hook: Option<Hook<T>>,
+    read: Option<Read<T>>,
 }
 
 impl<T: ParamValue> Param<T> {
     /// Creates a parameter. `writable` is false for read-only statistics,
-    /// which only the module sets (through [`Param::set`]).
+    /// which only the module sets (through [`Param::set`]) or `read`
+    /// computes.
     pub const fn new(
         default: T,
         writable: bool,
         check: Option<Check<T>>,
         hook: Option<Hook<T>>,
+        read: Option<Read<T>>,
     ) -> Self {
         Self {
             default,
@@ -322,10 +329,12 @@ impl<T: ParamValue> Param<T> {
             writable,
             check,
             hook,
+            read,
         }
     }
 
-    /// The current value.
+    /// The stored value: the last one written or set (a `read` function
+    /// is not called).
     pub fn get(&self) -> T {
         if self.written.load(Ordering::Acquire) {
             T::from_bits(self.bits.load(Ordering::Relaxed))
@@ -405,8 +414,8 @@ impl<T: ParamValue> Param<T> {
     ///
     /// # Safety
     ///
-    /// Called by the kernel with `kp` as for `set_callback` and `buffer`
-    /// pointing to `PAGE_SIZE` writable bytes.
+    /// Called by the kernel with the parameter lock held, `kp` as for
+    /// `set_callback` and `buffer` pointing to `PAGE_SIZE` writable bytes.
     unsafe extern "C" fn get_callback(
         buffer: *mut ffi::c_char,
         kp: *const bindings::kernel_param,
@@ -417,9 +426,17 @@ impl<T: ParamValue> Param<T> {
         let buf = unsafe {
             core::slice::from_raw_parts_mut(buffer.cast::<u8>(), kernel::page::PAGE_SIZE)
         };
+        let value = match param.read {
+            // INVARIANT: sysfs reads run under the parameter lock
+            // (`param_attr_show()` takes it around `get`).
+            Some(read) => read(&mut ParamLock {
+                _not_send: PhantomData,
+            }),
+            None => param.get(),
+        };
         let mut w = BufWriter { buf, len: 0 };
         // A value never fills a page; if it did, the output is cut short.
-        let _ = param.get().show(&mut w).and_then(|()| w.write_char('\n'));
+        let _ = value.show(&mut w).and_then(|()| w.write_char('\n'));
         w.len as ffi::c_int
     }
 }
@@ -548,7 +565,7 @@ macro_rules! __param_prefix {
 ///     /// Time threshold for cold memory regions identification in µs.
 ///     min_age: u64 = 120_000_000, 0o600, check = age_us;
 ///     /// PID of the kdamond, -1 if none.
-///     kdamond_pid: i32 = -1, 0o400;
+///     kdamond_pid: i32 = -1, 0o400, read = pid_now;
 /// }
 /// ```
 ///
@@ -559,7 +576,7 @@ macro_rules! module_params {
     ($(
         $(#[doc = $doc:literal])+
         $name:ident : $ty:ty = $default:expr, $perm:literal
-            $(, check = $check:expr)? $(, hook = $hook:expr)? ;
+            $(, check = $check:expr)? $(, hook = $hook:expr)? $(, read = $read:expr)? ;
     )+) => {$(
         $(#[doc = $doc])+
         #[allow(non_upper_case_globals)]
@@ -568,6 +585,7 @@ macro_rules! module_params {
             $perm & 0o222 != 0,
             $crate::__opt!($($check)?),
             $crate::__opt!($($hook)?),
+            $crate::__opt!($($read)?),
         );
 
         const _: () = {

@@ -37,9 +37,9 @@ fn enums_are_their_names(t: &mut Test) {
 /// Values keep their bits through the atomic storage, negatives, enums and
 /// chains included; the defaults are what the declaration says.
 fn values_round_trip(t: &mut Test) {
-    static INT: Param<i32> = Param::new(-5, true, None, None);
-    static TUNER: Param<Tuner> = Param::new(Tuner::Temporal, true, None, None);
-    static CHAIN: Param<NodeChain> = Param::new(NodeChain::EMPTY, true, None, None);
+    static INT: Param<i32> = Param::new(-5, true, None, None, None);
+    static TUNER: Param<Tuner> = Param::new(Tuner::Temporal, true, None, None, None);
+    static CHAIN: Param<NodeChain> = Param::new(NodeChain::EMPTY, true, None, None, None);
     t.expect_eq(INT.get(), -5);
     INT.set(i32::MIN);
     t.expect_eq(INT.get(), i32::MIN);

@@ -123,6 +123,9 @@ set_param min_age 1000000
 check commit_accepts_good_combination set_param commit_inputs Y
 check commit_inputs_reads_N_once_applied wait_until 10 sh -c "[ \$(cat $P/commit_inputs) = N ]"
 check_eq kdamond_same_after_commit "$(param kdamond_pid)" "$pid"
+check_eq commit_error_after_good_commit "$(param commit_error)" 0
+check_fails commit_error_read_only set_param commit_error 1
+check_eq enabled_reads_running "$(param enabled)" Y
 check disable_after_commit set_param enabled N
 set_param min_age 120000000
 
