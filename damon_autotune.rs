@@ -59,12 +59,14 @@ module! {
 }
 
 module_params! {
-    /// Enable or disable damon_autotune: Y starts its kdamond, N stops it.
-    enabled: bool = false, 0o600, hook = set_enabled;
+    /// Enable or disable damon_autotune: Y starts its kdamond, N stops it (reads whether one runs).
+    enabled: bool = false, 0o600, hook = set_enabled, read = enabled_now;
     /// Y makes the running kdamond use the current parameters (reads N once applied).
-    commit_inputs: bool = false, 0o600, hook = set_commit_inputs;
+    commit_inputs: bool = false, 0o600, hook = set_commit_inputs, read = commit_inputs_now;
     /// PID of the kdamond, or -1 if none is running (read-only).
-    kdamond_pid: i32 = -1, 0o400;
+    kdamond_pid: i32 = -1, 0o400, read = kdamond_pid_now;
+    /// Error of the last commit a kdamond applied (negative errno), 0 if it worked (read-only).
+    commit_error: i32 = 0, 0o400, read = commit_error_now;
 }
 
 /// What the group runs: the reclaim context (unless only tiering is on)
@@ -167,7 +169,6 @@ fn turn_on(state: &mut State) -> Result {
             pr_err!("another DAMON user (DAMON_RECLAIM, DAMON_LRU_SORT or the sysfs interface) is running\n");
         }
     })?;
-    kdamond_pid.set(kdamonds.first().and_then(|k| k.pid()).unwrap_or(-1));
     state.running = Some(Running {
         layout: inputs.layout,
         kdamonds,
@@ -181,7 +182,45 @@ fn turn_on(state: &mut State) -> Result {
 fn turn_off(state: &mut State) {
     state.running = None;
     tier::stopped();
-    kdamond_pid.set(-1);
+}
+
+/// `enabled` as read: whether a kdamond of the group runs (as upstream's
+/// `damon_reclaim_enabled_load()`); before `init`, the value given.
+fn enabled_now(lock: &mut ParamLock) -> bool {
+    let state = STATE.get(lock);
+    if !state.live {
+        return enabled.get();
+    }
+    state.running.as_ref().is_some_and(Running::is_running)
+}
+
+/// `kdamond_pid` as read: the PID of the group's first kdamond that runs
+/// (reclaim's first), -1 if none does.
+fn kdamond_pid_now(lock: &mut ParamLock) -> i32 {
+    STATE
+        .get(lock)
+        .running
+        .as_ref()
+        .and_then(|r| r.kdamonds.iter().find_map(|k| k.pid()))
+        .unwrap_or(-1)
+}
+
+/// `commit_error` as read: the error of the last commit that a running
+/// kdamond applied and that failed (a negative errno), 0 if none did.
+fn commit_error_now(lock: &mut ParamLock) -> i32 {
+    STATE.get(lock).running.as_ref().map_or(0, |r| {
+        r.kdamonds
+            .iter()
+            .map(|k| k.commits().1)
+            .find(|&e| e != 0)
+            .unwrap_or(0)
+    })
+}
+
+/// `commit_inputs` as read: Y until a kdamond applied the commit, and
+/// while the last commit a kdamond applied failed (`commit_error`).
+fn commit_inputs_now(lock: &mut ParamLock) -> bool {
+    commit_inputs.get() || commit_error_now(lock) != 0
 }
 
 /// `enabled`: before `init` only records the value.
@@ -235,10 +274,9 @@ fn commit_applied() {
     commit_inputs.set(false);
 }
 
-/// Called by the kdamond before it exits, stopped or on its own.
-fn kdamond_terminated() {
-    kdamond_pid.set(-1);
-}
+/// Called by the kdamond before it exits, stopped or on its own. Nothing
+/// to do: `enabled` and `kdamond_pid` are computed when read.
+fn kdamond_terminated() {}
 
 struct DamonAutotune;
 
@@ -246,10 +284,13 @@ impl kernel::Module for DamonAutotune {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         let mut lock = params::lock();
         let state = STATE.get(&mut lock);
-        if enabled.get() {
-            turn_on(state)?;
-        }
+        // As upstream's `damon_reclaim_init()`: if the kdamonds the boot or
+        // load parameters ask for cannot start, `enabled` reads N and later
+        // writes act (built in, the parameters stay after a failed init).
         state.live = true;
+        if enabled.get() {
+            turn_on(state).inspect_err(|_| enabled.set(false))?;
+        }
         Ok(DamonAutotune)
     }
 }

@@ -13,22 +13,22 @@
 use crate::damon::SchemeMut;
 use crate::mm;
 use crate::module_params;
+use crate::params::check::{age_us, interval_ms};
 use crate::policy::{
     damos::age_in_aggregations,
     min_age::{Bounds, Counters, MinAgeTuner},
 };
-use crate::reclaim::nonzero;
 use kernel::{new_mutex, page::PAGE_SIZE, prelude::*, sync::Mutex};
 
 module_params! {
     /// Tune min_age from refaults and the kernel's own reclaim (min_age is the starting point).
     autotune_min_age: bool = false, 0o600;
     /// Lowest min_age the tuning may choose, in microseconds.
-    min_age_min: u64 = 1_000_000, 0o600;
+    min_age_min: u64 = 1_000_000, 0o600, check = age_us;
     /// Highest min_age the tuning may choose, in microseconds.
-    min_age_max: u64 = 600_000_000, 0o600;
+    min_age_max: u64 = 600_000_000, 0o600, check = age_us;
     /// Period of the min_age tuning in milliseconds.
-    autotune_min_age_interval_ms: u64 = 5_000, 0o600, check = nonzero;
+    autotune_min_age_interval_ms: u64 = 5_000, 0o600, check = interval_ms;
     /// The min_age in effect, in microseconds (read-only).
     current_min_age: u64 = 0, 0o400;
     /// Number of times the tuning raised min_age (read-only).

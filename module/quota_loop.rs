@@ -80,8 +80,12 @@ impl QuotaLoop {
         if now_ns < self.next_step_ns.load(r) {
             return None;
         }
-        self.next_step_ns
-            .store(now_ns + reset_interval_ms.saturating_mul(1_000_000), r);
+        // Saturating: the interval is bounded (one day, `interval_ms`), the
+        // clock is not ours.
+        self.next_step_ns.store(
+            now_ns.saturating_add(reset_interval_ms.saturating_mul(1_000_000)),
+            r,
+        );
         let q = s.as_ref().quota_state();
         let charged = q.total_charged_sz.wrapping_add(q.charged_sz);
         let used = charged.wrapping_sub(self.last_charged.swap(charged, r));

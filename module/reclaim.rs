@@ -16,6 +16,9 @@ use crate::min_age::{MinAgeConfig, MinAgeControl};
 use crate::mm;
 use crate::module_params;
 use crate::param_enum;
+use crate::params::check::{
+    age_us, basis_points, interval_ms, interval_us, per_thousand, size, time_ms, time_us,
+};
 use crate::policy::{
     attrs::MonitoringAttrs,
     damos::{Watermarks, WmarkMetric},
@@ -40,32 +43,6 @@ param_enum!(crate::policy::quota::Tuner {
     Deficit = "deficit",
 });
 
-/// Parameter check: refuses 0 (intervals).
-pub(crate) fn nonzero(v: u64) -> Result {
-    if v == 0 {
-        Err(EINVAL)
-    } else {
-        Ok(())
-    }
-}
-
-fn per_thousand(v: u64) -> Result {
-    if v > 1000 {
-        Err(EINVAL)
-    } else {
-        Ok(())
-    }
-}
-
-/// Parameter check: at most 10,000 basis points.
-pub(crate) fn basis_points(v: u32) -> Result {
-    if u64::from(v) > GOAL_BP {
-        Err(EINVAL)
-    } else {
-        Ok(())
-    }
-}
-
 fn node_with_memory(nid: i32) -> Result {
     match mm::node_mem(nid) {
         Some(m) if m.total > 0 => Ok(()),
@@ -77,15 +54,15 @@ module_params! {
     /// Turn the reclaim scheme on (Y, the default) or off (tiering alone).
     reclaim: bool = true, 0o600;
     /// Time threshold for cold memory regions identification in microseconds.
-    min_age: u64 = 120_000_000, 0o600;
+    min_age: u64 = 120_000_000, 0o600, check = age_us;
     /// Limit of time for trying the reclamation in milliseconds (0: none).
-    quota_ms: u64 = 10, 0o600;
+    quota_ms: u64 = 10, 0o600, check = time_ms;
     /// Limit of size of memory for the reclamation in bytes (0: none).
-    quota_sz: u64 = 128 << 20, 0o600;
+    quota_sz: u64 = 128 << 20, 0o600, check = size;
     /// The time/size quota charge reset interval in milliseconds.
-    quota_reset_interval_ms: u64 = 1000, 0o600, check = nonzero;
+    quota_reset_interval_ms: u64 = 1000, 0o600, check = interval_ms;
     /// Desired level of memory pressure-stall time in microseconds (0: no goal).
-    quota_mem_pressure_us: u64 = 0, 0o600;
+    quota_mem_pressure_us: u64 = 0, 0o600, check = time_us;
     /// User-specifiable feedback for the quota auto-tuning, 10000 meaning met (0: no goal).
     quota_autotune_feedback: u64 = 0, 0o600;
     /// Node whose free memory quota_mem_free_goal_bp aims at.
@@ -99,7 +76,7 @@ module_params! {
     /// Failed-region charge ratio denominator (0: off, failures charged in full).
     fail_charge_denom: u64 = 0, 0o600;
     /// Time interval for checking the watermarks in microseconds.
-    wmarks_interval: u64 = 5_000_000, 0o600, check = nonzero;
+    wmarks_interval: u64 = 5_000_000, 0o600, check = interval_us;
     /// Free memory rate (per thousand) for the high watermark.
     wmarks_high: u64 = 500, 0o600, check = per_thousand;
     /// Free memory rate (per thousand) for the middle watermark.
@@ -107,9 +84,9 @@ module_params! {
     /// Free memory rate (per thousand) for the low watermark.
     wmarks_low: u64 = 200, 0o600, check = per_thousand;
     /// Sampling interval for the monitoring in microseconds.
-    sample_interval: u64 = 5_000, 0o600, check = nonzero;
+    sample_interval: u64 = 5_000, 0o600, check = interval_us;
     /// Aggregation interval for the monitoring in microseconds.
-    aggr_interval: u64 = 100_000, 0o600, check = nonzero;
+    aggr_interval: u64 = 100_000, 0o600, check = interval_us;
     /// Minimum number of monitoring regions.
     min_nr_regions: u64 = 10, 0o600;
     /// Maximum number of monitoring regions.

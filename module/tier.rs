@@ -14,6 +14,7 @@
 use crate::damon::{Callbacks, Context, Ops, Running, SchemeMut};
 use crate::mm;
 use crate::module_params;
+use crate::params::check::{age_us, basis_points, interval_ms, interval_us, size};
 use crate::params::ParamValue;
 use crate::policy::{
     attrs::MonitoringAttrs,
@@ -24,7 +25,6 @@ use crate::policy::{
         TierNode, Window,
     },
 };
-use crate::reclaim::{basis_points, nonzero};
 use core::{
     fmt,
     sync::atomic::{AtomicU64, AtomicUsize, Ordering},
@@ -54,23 +54,23 @@ module_params! {
     /// Share of a pair's hot memory wanted on the upper node, in bp (0: all).
     tier_hot_on_fast_goal_bp: u32 = 10_000, 0o600, check = basis_points;
     /// Limit of bytes promoted per reset interval, per node (0: none).
-    tier_promote_quota_sz: u64 = 200 << 20, 0o600;
+    tier_promote_quota_sz: u64 = 200 << 20, 0o600, check = size;
     /// Promotion quota charge reset interval in milliseconds.
-    tier_promote_quota_reset_interval_ms: u64 = 1000, 0o600, check = nonzero;
+    tier_promote_quota_reset_interval_ms: u64 = 1000, 0o600, check = interval_ms;
     /// Limit of bytes demoted per reset interval, per node (0: none).
-    tier_demote_quota_sz: u64 = 200 << 20, 0o600;
+    tier_demote_quota_sz: u64 = 200 << 20, 0o600, check = size;
     /// Demotion quota charge reset interval in milliseconds.
-    tier_demote_quota_reset_interval_ms: u64 = 1000, 0o600, check = nonzero;
+    tier_demote_quota_reset_interval_ms: u64 = 1000, 0o600, check = interval_ms;
     /// Accesses per aggregation interval from which a region is hot.
     tier_hot_min_accesses: u32 = 1, 0o600;
     /// Time a region's access frequency must have been stable before it is hot, in microseconds.
-    tier_hot_min_age: u64 = 0, 0o600;
+    tier_hot_min_age: u64 = 0, 0o600, check = age_us;
     /// Time without access after which a region is cold, in microseconds.
-    tier_cold_min_age: u64 = 1_000_000, 0o600;
+    tier_cold_min_age: u64 = 1_000_000, 0o600, check = age_us;
     /// Sampling interval of the tiering contexts in microseconds.
-    tier_sample_interval: u64 = 5_000, 0o600, check = nonzero;
+    tier_sample_interval: u64 = 5_000, 0o600, check = interval_us;
     /// Aggregation interval of the tiering contexts in microseconds.
-    tier_aggr_interval: u64 = 100_000, 0o600, check = nonzero;
+    tier_aggr_interval: u64 = 100_000, 0o600, check = interval_us;
     /// Minimum number of monitoring regions per node.
     tier_min_nr_regions: u64 = 10, 0o600;
     /// Maximum number of monitoring regions per node.
@@ -375,6 +375,26 @@ pub enum PerNode {
 }
 
 impl PerNode {
+    /// Every view, in the order of their bits.
+    pub const ALL: [PerNode; 16] = [
+        PerNode::UsedBp,
+        PerNode::FreeBp,
+        PerNode::Hot,
+        PerNode::Cold,
+        PerNode::PromoteWant,
+        PerNode::PromoteQuota,
+        PerNode::PromoteTried,
+        PerNode::PromoteMigrated,
+        PerNode::PromoteFailed,
+        PerNode::PromoteExceeds,
+        PerNode::DemoteWant,
+        PerNode::DemoteQuota,
+        PerNode::DemoteTried,
+        PerNode::DemoteMigrated,
+        PerNode::DemoteFailed,
+        PerNode::DemoteExceeds,
+    ];
+
     fn value(&self, s: &NodeStats) -> u64 {
         use PerNode::*;
         let r = Ordering::Relaxed;
@@ -403,8 +423,21 @@ impl PerNode {
 
 impl ParamValue for PerNode {
     const TYPE_NAME: &'static str = "charp";
-    fn parse(_s: &[u8]) -> Option<Self> {
-        None
+    fn parse(_s: &[u8]) -> Result<Self> {
+        Err(EINVAL)
+    }
+    fn to_bits(self) -> u64 {
+        PerNode::ALL
+            .iter()
+            .position(|&v| v == self)
+            .map_or(0, |i| i as u64)
+    }
+    fn from_bits(bits: u64) -> Self {
+        // `bits` came from `to_bits` (the store keeps no other values).
+        usize::try_from(bits)
+            .ok()
+            .and_then(|i| PerNode::ALL.get(i).copied())
+            .unwrap_or(PerNode::UsedBp)
     }
     fn show(&self, f: &mut dyn fmt::Write) -> fmt::Result {
         let n = STATS_LEN.load(Ordering::Relaxed).min(MAX_CHAIN);

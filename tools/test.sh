@@ -12,9 +12,13 @@
 #      must stay clean;
 #   3b. QEMU with three emulated NUMA nodes (node 0 with the CPUs, nodes
 #      1 and 2 CPU-less): memory tiering (tests/guest/tier.sh);
+#   3c. QEMU with two NUMA nodes: parameter fuzzing with every scheme
+#      running, tiering included (tests/guest/70-fuzz.sh), and parameters
+#      at and beyond their bounds (tests/guest/72-bounds.sh);
 #   4. the kernel with the module built in (tools/kernel/builtin.sh, an
 #      incremental build of the test kernel), booted with and without
-#      damon_autotune.enabled=Y on the command line;
+#      damon_autotune.enabled=Y on the command line, and with it and
+#      parameters init refuses;
 #   5. on the benchmark kernel (no debug options: behaviour, not memory
 #      safety), tiering where it is needed (tests/guest/tier-full.sh, three
 #      emulated NUMA nodes, fast nodes full of cold memory), then the
@@ -33,8 +37,10 @@
 set -uo pipefail
 # A module option on the command line, for modprobe to pick up (15-modprobe).
 append="damon_autotune.quota_sz=12345678"
+numa_append=
 if [ "${1:-}" = --full ]; then
 	append="$append fuzz_writes=10000 cycles=100 flips=1000 fault_rounds=500"
+	numa_append="fuzz_writes=10000"
 fi
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -136,7 +142,7 @@ result console_checker_selftest $? "see out/check-console-selftest.log"
 # file deleted or renamed, or one that ran and is not listed, fails).
 main_files="05-reclaim-parity.sh 10-module.sh 15-modprobe.sh 20-params.sh 25-doc-examples.sh
 	30-reclaim.sh 35-reclaim-params.sh 40-goal.sh 50-failcharge.sh 60-min-age.sh 70-fuzz.sh
-	80-lifecycle.sh 90-faults.sh kmemleak"
+	72-bounds.sh 80-lifecycle.sh 90-faults.sh kmemleak"
 expect() { for f in "$@"; do echo "--expect $f"; done; }
 stage vm_main
 rm -f out/console.log
@@ -159,6 +165,17 @@ tools/qemu/vm.sh --log out/tier.log --timeout 1500 --numa 3 --mem 1536M \
 # shellcheck disable=SC2046
 vm_counts tier $? out/tier.log $(expect tier.sh kmemleak)
 
+# 3c. Two emulated NUMA nodes, 512 MiB each: parameter fuzzing while
+# reclaim (watermarks always on), min_age tuning and tiering run
+# (tests/guest/70-fuzz.sh; the main VM fuzzes without tiering), then time
+# and size parameters at and beyond their bounds (72-bounds.sh).
+stage vm_numa2
+rm -f out/numa2.log
+tools/qemu/vm.sh --log out/numa2.log --timeout 2400 --numa 2 --mem 1024M \
+	--append "kunit.enable=0 $numa_append" run-all.sh 70 72
+# shellcheck disable=SC2046
+vm_counts numa2 $? out/numa2.log $(expect 70-fuzz.sh 72-bounds.sh kmemleak)
+
 # 4. The kernel with damon_autotune built in, derived from the test kernel
 # by an incremental build: booted with and without enabled=Y.
 stage builtin_kernel_build
@@ -167,10 +184,11 @@ rc=$?
 result builtin_kernel_builds $rc "see out/builtin-build.log"
 if [ $rc = 0 ]; then
 	bzimage=$(tools/kernel/builtin.sh --dir)/arch/x86/boot/bzImage
-	stage vm_builtin_on_off
-	for mode in on off; do
+	stage vm_builtin_on_off_refused
+	for mode in on off refused; do
 		extra="kunit.enable=0"
 		[ $mode = on ] && extra="$extra damon_autotune.enabled=Y damon_autotune.min_age=7000000"
+		[ $mode = refused ] && extra="$extra damon_autotune.enabled=Y damon_autotune.wmarks_mid=600"
 		rm -f "out/builtin-$mode.log"
 		tools/qemu/vm.sh --kernel "$bzimage" --module none --log "out/builtin-$mode.log" \
 			--timeout 600 --mem 768M --append "$extra" run-all.sh boot-builtin.sh $mode

@@ -3,14 +3,13 @@
 //! DAMOS schemes: built from [`SchemeSpec`]s, read back as [`SchemeRef`],
 //! changed from inside the kdamond through [`SchemeMut`].
 
-use super::to_result;
 use crate::bindings as b;
 use crate::policy::damos::{
     AccessPattern, Action, Filter, GoalMetric, Quota, SchemeSpec, SchemeStats, Watermarks,
     WmarkMetric,
 };
 use core::{marker::PhantomData, mem::offset_of, ptr::NonNull};
-use kernel::prelude::*;
+use kernel::{ffi, prelude::*};
 
 fn action_to_raw(a: Action) -> b::damos_action {
     match a {
@@ -27,8 +26,10 @@ fn action_to_raw(a: Action) -> b::damos_action {
     }
 }
 
-fn action_from_raw(a: b::damos_action) -> Action {
-    match a {
+/// The action of a raw `damos_action`; `None` for a value this module
+/// does not know (a newer kernel's action).
+fn action_from_raw(a: b::damos_action) -> Option<Action> {
+    Some(match a {
         b::damos_action_DAMOS_WILLNEED => Action::Willneed,
         b::damos_action_DAMOS_COLD => Action::Cold,
         b::damos_action_DAMOS_PAGEOUT => Action::Pageout,
@@ -38,21 +39,117 @@ fn action_from_raw(a: b::damos_action) -> Action {
         b::damos_action_DAMOS_LRU_DEPRIO => Action::LruDeprio,
         b::damos_action_DAMOS_MIGRATE_HOT => Action::MigrateHot,
         b::damos_action_DAMOS_MIGRATE_COLD => Action::MigrateCold,
-        _ => Action::Stat,
-    }
+        b::damos_action_DAMOS_STAT => Action::Stat,
+        _ => return None,
+    })
 }
 
 fn usize_of(v: u64) -> Result<usize> {
     usize::try_from(v).map_err(|_| EINVAL)
 }
 
+/// A filter as DAMON takes it: its type, `matching`, and the member of its
+/// union its type uses.
+#[derive(Clone, Copy)]
+struct RawFilter {
+    ty: b::damos_filter_type,
+    matching: bool,
+    arg: FilterArg,
+}
+
+#[derive(Clone, Copy)]
+enum FilterArg {
+    None,
+    Memcg(u16),
+    Addr(b::damon_addr_range),
+    Target(i32),
+}
+
+/// Checks and converts a filter; `EINVAL` for an empty or inverted address
+/// range, or one beyond `usize`.
+fn raw_filter(f: &Filter) -> Result<RawFilter> {
+    let (ty, matching, arg) = match *f {
+        Filter::Anon { matching } => (
+            b::damos_filter_type_DAMOS_FILTER_TYPE_ANON,
+            matching,
+            FilterArg::None,
+        ),
+        Filter::Memcg { id, matching } => (
+            b::damos_filter_type_DAMOS_FILTER_TYPE_MEMCG,
+            matching,
+            FilterArg::Memcg(id),
+        ),
+        Filter::Young { matching } => (
+            b::damos_filter_type_DAMOS_FILTER_TYPE_YOUNG,
+            matching,
+            FilterArg::None,
+        ),
+        Filter::Addr {
+            start,
+            end,
+            matching,
+        } => {
+            if start >= end {
+                return Err(EINVAL);
+            }
+            let range = b::damon_addr_range {
+                start: usize_of(start)?,
+                end: usize_of(end)?,
+            };
+            (
+                b::damos_filter_type_DAMOS_FILTER_TYPE_ADDR,
+                matching,
+                FilterArg::Addr(range),
+            )
+        }
+        Filter::Target { idx, matching } => (
+            b::damos_filter_type_DAMOS_FILTER_TYPE_TARGET,
+            matching,
+            FilterArg::Target(idx),
+        ),
+    };
+    Ok(RawFilter { ty, matching, arg })
+}
+
+/// Goals and filters DAMON allocated that are not on any list yet: freed
+/// when dropped, unless `linked` says they were handed to a scheme.
+///
+/// # Invariants
+///
+/// Every pointer is a `kmalloc()`ed object (`damos_new_quota_goal()` or
+/// `damos_new_filter()`) that only this value refers to while `linked` is
+/// false.
+struct Loose {
+    ptrs: KVec<*mut ffi::c_void>,
+    linked: bool,
+}
+
+impl Drop for Loose {
+    fn drop(&mut self) {
+        if self.linked {
+            return;
+        }
+        for &p in self.ptrs.iter() {
+            // SAFETY: `p` was `kmalloc()`ed and is on no list (type
+            // invariant): what `damos_free_filter()` and
+            // `damos_destroy_quota_goal()` do after `list_del()`.
+            unsafe { kernel::bindings::kfree(p) };
+        }
+    }
+}
+
 /// Creates a scheme from `spec`, with its goals and filters, and adds it to
-/// `ctx`.
+/// `ctx`. Every value is checked and every object allocated before the
+/// scheme is added: an error (`EINVAL` for a value DAMON would refuse,
+/// `ENOMEM`) leaves the context as it was.
 ///
 /// # Safety
 ///
 /// `ctx` must be a valid context that is not running.
 pub(super) unsafe fn add_scheme(ctx: *mut b::damon_ctx, spec: &SchemeSpec<'_>) -> Result {
+    if !spec.is_valid() {
+        return Err(EINVAL);
+    }
     let p = &spec.pattern;
     let mut pattern = b::damos_access_pattern {
         min_sz_region: usize_of(p.sz.0)?,
@@ -83,80 +180,77 @@ pub(super) unsafe fn add_scheme(ctx: *mut b::damon_ctx, spec: &SchemeSpec<'_>) -
     wmarks.high = usize_of(w.high)?;
     wmarks.mid = usize_of(w.mid)?;
     wmarks.low = usize_of(w.low)?;
+    let apply_interval_us = usize_of(spec.apply_interval_us)?;
+    let mut filters = KVec::with_capacity(spec.filters.len(), GFP_KERNEL)?;
+    for f in spec.filters {
+        filters.push(raw_filter(f)?, GFP_KERNEL)?;
+    }
+
+    // Goals, then filters, allocated but on no list yet.
+    let mut loose = Loose {
+        ptrs: KVec::with_capacity(spec.goals.len() + filters.len(), GFP_KERNEL)?,
+        linked: false,
+    };
+    for goal in spec.goals {
+        let metric = match goal.metric {
+            GoalMetric::UserInput => b::damos_quota_goal_metric_DAMOS_QUOTA_USER_INPUT,
+            GoalMetric::SomeMemPsiUs => b::damos_quota_goal_metric_DAMOS_QUOTA_SOME_MEM_PSI_US,
+        };
+        let target = usize_of(goal.target)?;
+        // SAFETY: no preconditions.
+        let g = NonNull::new(unsafe { b::damos_new_quota_goal(metric, target) }).ok_or(ENOMEM)?;
+        // SAFETY: `g` is a new goal, only ours.
+        unsafe { (*g.as_ptr()).current_value = goal.current as usize };
+        // INVARIANT: a new `kmalloc()`ed goal; the capacity was reserved.
+        loose.ptrs.push(g.as_ptr().cast(), GFP_KERNEL)?;
+    }
+    for f in filters.iter() {
+        // SAFETY: no preconditions.
+        let new = NonNull::new(unsafe { b::damos_new_filter(f.ty, f.matching) }).ok_or(ENOMEM)?;
+        // SAFETY: `new` is a new filter, only ours; the union member set
+        // is the one its type says.
+        unsafe {
+            let u = &mut (*new.as_ptr()).__bindgen_anon_1;
+            match f.arg {
+                FilterArg::None => {}
+                FilterArg::Memcg(id) => u.memcg_id = id,
+                FilterArg::Addr(range) => u.addr_range = range,
+                FilterArg::Target(idx) => u.target_idx = idx,
+            }
+        }
+        // INVARIANT: a new `kmalloc()`ed filter; the capacity was reserved.
+        loose.ptrs.push(new.as_ptr().cast(), GFP_KERNEL)?;
+    }
 
     // SAFETY: the arguments are valid for the call; DAMON copies them.
     let s = unsafe {
         b::damon_new_scheme(
             &mut pattern,
             action_to_raw(spec.action),
-            usize_of(spec.apply_interval_us)?,
+            apply_interval_us,
             &mut quota,
             &mut wmarks,
             spec.target_nid,
         )
     };
     let s = NonNull::new(s).ok_or(ENOMEM)?;
+    // Nothing fails from here on.
+    let (goals, filters) = loose.ptrs.as_slice().split_at(spec.goals.len());
+    for &g in goals {
+        // SAFETY: `s` is a new scheme; `g` a goal only `loose` refers to,
+        // handed to the scheme's quota (which frees it with the scheme).
+        unsafe { b::damos_add_quota_goal(&mut (*s.as_ptr()).quota, g.cast()) };
+    }
+    for &f in filters {
+        // SAFETY: as for the goals, a filter handed to the scheme.
+        unsafe { b::damos_add_filter(s.as_ptr(), f.cast()) };
+    }
+    // INVARIANT: every object is on a list of `s` now.
+    loose.linked = true;
     // SAFETY: `ctx` is valid and not running (safety requirement); `s` is
-    // a new scheme, owned by the context from now on, so that an error
-    // below frees it with the context.
+    // a new, complete scheme, owned by the context from now on.
     unsafe { b::damon_add_scheme(ctx, s.as_ptr()) };
-
-    for goal in spec.goals {
-        let metric = match goal.metric {
-            GoalMetric::UserInput => b::damos_quota_goal_metric_DAMOS_QUOTA_USER_INPUT,
-            GoalMetric::SomeMemPsiUs => b::damos_quota_goal_metric_DAMOS_QUOTA_SOME_MEM_PSI_US,
-        };
-        // SAFETY: no preconditions.
-        let g = NonNull::new(unsafe { b::damos_new_quota_goal(metric, usize_of(goal.target)?) })
-            .ok_or(ENOMEM)?;
-        // SAFETY: `g` is a new goal, handed to the scheme's quota.
-        unsafe {
-            (*g.as_ptr()).current_value = goal.current as usize;
-            b::damos_add_quota_goal(&mut (*s.as_ptr()).quota, g.as_ptr());
-        }
-    }
-    for filter in spec.filters {
-        let (ty, matching) = match *filter {
-            Filter::Anon { matching } => (b::damos_filter_type_DAMOS_FILTER_TYPE_ANON, matching),
-            Filter::Memcg { matching, .. } => {
-                (b::damos_filter_type_DAMOS_FILTER_TYPE_MEMCG, matching)
-            }
-            Filter::Young { matching } => (b::damos_filter_type_DAMOS_FILTER_TYPE_YOUNG, matching),
-            Filter::Addr {
-                start,
-                end,
-                matching,
-            } => {
-                if start >= end {
-                    return Err(EINVAL);
-                }
-                (b::damos_filter_type_DAMOS_FILTER_TYPE_ADDR, matching)
-            }
-            Filter::Target { matching, .. } => {
-                (b::damos_filter_type_DAMOS_FILTER_TYPE_TARGET, matching)
-            }
-        };
-        // SAFETY: no preconditions.
-        let f = NonNull::new(unsafe { b::damos_new_filter(ty, matching) }).ok_or(ENOMEM)?;
-        // SAFETY: `f` is a new filter; its union member is the one `ty`
-        // says; then it is handed to the scheme.
-        unsafe {
-            let u = &mut (*f.as_ptr()).__bindgen_anon_1;
-            match *filter {
-                Filter::Memcg { id, .. } => u.memcg_id = id,
-                Filter::Addr { start, end, .. } => {
-                    u.addr_range = b::damon_addr_range {
-                        start: usize_of(start)?,
-                        end: usize_of(end)?,
-                    }
-                }
-                Filter::Target { idx, .. } => u.target_idx = idx,
-                _ => {}
-            }
-            b::damos_add_filter(s.as_ptr(), f.as_ptr());
-        }
-    }
-    to_result(0)
+    Ok(())
 }
 
 /// Counts the entries of a `list_head` list.
@@ -275,8 +369,8 @@ impl<'a> SchemeRef<'a> {
         unsafe { &*self.ptr }
     }
 
-    /// The action.
-    pub fn action(&self) -> Action {
+    /// The action; `None` for one this module does not know.
+    pub fn action(&self) -> Option<Action> {
         action_from_raw(self.raw().action)
     }
 

@@ -11,5 +11,8 @@ extern crate std;
 #[path = "../policy/mod.rs"]
 pub mod policy;
 
+#[path = "../params/limits.rs"]
+pub mod limits;
+
 #[path = "../params/parse.rs"]
 pub mod parse;

@@ -5,8 +5,9 @@
 //!
 //! [`module_params!`] declares every parameter in one place: its type,
 //! default, permissions, description, and optionally a `check` (refuses a
-//! value on its own) and a `hook` (a side effect that may refuse the write,
-//! e.g. starting the kdamond when `enabled` is set). For each parameter it
+//! value on its own), a `hook` (a side effect that may refuse the write,
+//! e.g. starting the kdamond when `enabled` is set) and a `read` (what a
+//! read shows, computed: e.g. whether the kdamond runs). For each parameter it
 //! emits a [`Param`] static holding the value, a `struct kernel_param` in the
 //! `__param` section, and the `parmtype`/`parm` entries of `.modinfo`, which
 //! is exactly what the C `module_param()` macros emit. The values are set at
@@ -14,24 +15,32 @@
 //! through `/sys/module/damon_autotune/parameters/`.
 //!
 //! A write that does not parse, fails its `check` or whose `hook` fails
-//! returns an error (`-EINVAL` unless the hook says otherwise) and the old
-//! value stays. Values live in atomics, so the kdamond's callbacks read them
-//! without data races and without locks. The kernel serialises writers with
+//! returns an error and the old value stays: `-ERANGE` for a number too
+//! large for its type and `-EINVAL` for anything else that does not parse
+//! (as the kernel's `kstrto*()`), `-EINVAL` for a value its `check`
+//! refuses (as `param_set_uint_minmax()`), the hook's own error. Values
+//! live in atomics, as the bits [`ParamValue::to_bits`] gives, so the
+//! kdamond's callbacks read them without data races, without locks and
+//! without `unsafe`. The kernel serialises writers with
 //! the module's parameter lock (`kernel_param_lock()`), which the module can
 //! also take ([`lock`]) to guard state that hooks share with it
 //! ([`Locked`]).
 
+pub mod check;
+pub mod limits;
 pub mod parse;
 
 use core::{
     cell::UnsafeCell,
     fmt::{self, Write},
     marker::PhantomData,
-    sync::atomic::{AtomicU64, Ordering},
+    sync::atomic::{AtomicBool, AtomicU64, Ordering},
 };
 use kernel::{bindings, ffi, prelude::*};
 
-/// A type a parameter can have.
+/// A type a parameter can have. A value is stored as the 64 bits
+/// [`ParamValue::to_bits`] gives, in an atomic, and read back with
+/// [`ParamValue::from_bits`]: no `unsafe`, whatever the type's layout.
 pub trait ParamValue: Copy + Send + Sync + 'static {
     /// The type name `modinfo` shows (`bool`, `int`, `uint`, `ulong`,
     /// `charp`).
@@ -40,61 +49,125 @@ pub trait ParamValue: Copy + Send + Sync + 'static {
     /// Whether a bare name, with no `=value`, sets the parameter (`bool`).
     const NOARG: bool = false;
 
-    /// Parses a value written to the parameter; `None` if it does not parse.
-    fn parse(s: &[u8]) -> Option<Self>;
+    /// Parses a value written to the parameter: `ERANGE` for a number that
+    /// does not fit the type, `EINVAL` for anything else that does not
+    /// parse, as the kernel's `kstrto*()` say.
+    fn parse(s: &[u8]) -> Result<Self>;
 
     /// Writes the value the way sysfs shows it.
     fn show(&self, f: &mut dyn Write) -> fmt::Result;
+
+    /// The value as 64 bits, for the atomic that stores it.
+    fn to_bits(self) -> u64;
+
+    /// The value [`ParamValue::to_bits`] gave `bits` for. It is only given
+    /// bits that `to_bits` returned, but must return some value for any.
+    fn from_bits(bits: u64) -> Self;
+}
+
+/// A parse error as the errno the kernel's parsers return.
+pub fn errno(e: parse::ParseError) -> Error {
+    match e {
+        parse::ParseError::Invalid => EINVAL,
+        parse::ParseError::Range => ERANGE,
+    }
 }
 
 impl ParamValue for bool {
     const TYPE_NAME: &'static str = "bool";
     const NOARG: bool = true;
-    fn parse(s: &[u8]) -> Option<Self> {
-        parse::parse_bool(s)
+    fn parse(s: &[u8]) -> Result<Self> {
+        parse::parse_bool(s).map_err(errno)
     }
     fn show(&self, f: &mut dyn Write) -> fmt::Result {
         f.write_char(if *self { 'Y' } else { 'N' })
+    }
+    fn to_bits(self) -> u64 {
+        self.into()
+    }
+    fn from_bits(bits: u64) -> Self {
+        bits != 0
     }
 }
 
 impl ParamValue for i32 {
     const TYPE_NAME: &'static str = "int";
-    fn parse(s: &[u8]) -> Option<Self> {
-        parse::parse_signed(s, i32::MIN.into(), i32::MAX.into()).and_then(|v| v.try_into().ok())
+    fn parse(s: &[u8]) -> Result<Self> {
+        let v = parse::parse_signed(s, i32::MIN.into(), i32::MAX.into()).map_err(errno)?;
+        v.try_into().map_err(|_| ERANGE)
     }
     fn show(&self, f: &mut dyn Write) -> fmt::Result {
         write!(f, "{}", self)
+    }
+    fn to_bits(self) -> u64 {
+        // Two's complement, sign-extended: from_bits truncates it back.
+        i64::from(self) as u64
+    }
+    fn from_bits(bits: u64) -> Self {
+        bits as i32
     }
 }
 
 impl ParamValue for u32 {
     const TYPE_NAME: &'static str = "uint";
-    fn parse(s: &[u8]) -> Option<Self> {
-        parse::parse_unsigned(s, u32::MAX.into()).and_then(|v| v.try_into().ok())
+    fn parse(s: &[u8]) -> Result<Self> {
+        let v = parse::parse_unsigned(s, u32::MAX.into()).map_err(errno)?;
+        v.try_into().map_err(|_| ERANGE)
     }
     fn show(&self, f: &mut dyn Write) -> fmt::Result {
         write!(f, "{}", self)
+    }
+    fn to_bits(self) -> u64 {
+        self.into()
+    }
+    fn from_bits(bits: u64) -> Self {
+        bits as u32
     }
 }
 
 impl ParamValue for u64 {
     const TYPE_NAME: &'static str = "ulong";
-    fn parse(s: &[u8]) -> Option<Self> {
-        parse::parse_unsigned(s, u64::MAX)
+    fn parse(s: &[u8]) -> Result<Self> {
+        parse::parse_unsigned(s, u64::MAX).map_err(errno)
     }
     fn show(&self, f: &mut dyn Write) -> fmt::Result {
         write!(f, "{}", self)
+    }
+    fn to_bits(self) -> u64 {
+        self
+    }
+    fn from_bits(bits: u64) -> Self {
+        bits
     }
 }
 
 impl ParamValue for crate::policy::tier::NodeChain {
     const TYPE_NAME: &'static str = "charp";
-    fn parse(s: &[u8]) -> Option<Self> {
-        Self::parse(s).ok()
+    fn parse(s: &[u8]) -> Result<Self> {
+        Self::parse(s).map_err(|_| EINVAL)
     }
     fn show(&self, f: &mut dyn Write) -> fmt::Result {
         write!(f, "{}", self)
+    }
+    /// One byte per node, fastest first, `0xff` for the unused ones.
+    fn to_bits(self) -> u64 {
+        let mut bytes = [u8::MAX; 8];
+        for (b, nid) in bytes.iter_mut().zip(self.iter()) {
+            *b = u8::try_from(nid).unwrap_or(u8::MAX);
+        }
+        u64::from_le_bytes(bytes)
+    }
+    fn from_bits(bits: u64) -> Self {
+        let mut nids = [0i32; 8];
+        let mut n = 0;
+        for b in bits.to_le_bytes() {
+            if b == u8::MAX {
+                break;
+            }
+            nids[n] = b.into();
+            n += 1;
+        }
+        Self::from_nids(&nids[..n]).unwrap_or(Self::EMPTY)
     }
 }
 
@@ -109,17 +182,33 @@ macro_rules! param_enum {
     ($ty:path { $($variant:ident = $text:literal),+ $(,)? }) => {
         impl $crate::params::ParamValue for $ty {
             const TYPE_NAME: &'static str = "charp";
-            fn parse(s: &[u8]) -> Option<Self> {
+            fn parse(s: &[u8]) -> kernel::error::Result<Self> {
                 use $ty as T;
                 const NAMES: &[&str] = &[$($text),+];
                 const ALL: &[T] = &[$(T::$variant),+];
-                $crate::params::parse::parse_choice(s, NAMES).and_then(|i| ALL.get(i).copied())
+                let i = $crate::params::parse::parse_choice(s, NAMES)
+                    .map_err($crate::params::errno)?;
+                ALL.get(i).copied().ok_or(kernel::error::code::EINVAL)
             }
             fn show(&self, f: &mut dyn core::fmt::Write) -> core::fmt::Result {
                 use $ty as T;
                 f.write_str(match self {
                     $(T::$variant => $text),+
                 })
+            }
+            fn to_bits(self) -> u64 {
+                use $ty as T;
+                const ALL: &[T] = &[$(T::$variant),+];
+                ALL.iter().position(|&v| v == self).unwrap_or(0) as u64
+            }
+            fn from_bits(bits: u64) -> Self {
+                use $ty as T;
+                const ALL: &[T] = &[$(T::$variant),+];
+                usize::try_from(bits)
+                    .ok()
+                    .and_then(|i| ALL.get(i))
+                    .copied()
+                    .unwrap_or(ALL[0])
             }
         }
     };
@@ -202,62 +291,63 @@ pub type Check<T> = fn(T) -> Result;
 /// A side effect of a write, run under the parameter lock before the value
 /// is stored; an error refuses the write.
 pub type Hook<T> = fn(&mut ParamLock, T) -> Result;
+/// What a read through sysfs shows instead of the stored value: a value
+/// computed under the parameter lock (e.g. whether a kdamond runs).
+pub type Read<T> = fn(&mut ParamLock) -> T;
 
 /// A module parameter's value and behaviour. Declared by [`module_params!`].
+///
+/// The value is `default` until the first [`Param::set`], then the one
+/// `bits` holds: a `const fn` cannot call [`ParamValue::to_bits`], so the
+/// default is kept as it is.
 pub struct Param<T: ParamValue> {
+    default: T,
     bits: AtomicU64,
+    /// `bits` holds a value (set with `Release` after `bits`).
+    written: AtomicBool,
     writable: bool,
     check: Option<Check<T>>,
     hook: Option<Hook<T>>,
-    _type: PhantomData<T>,
-}
-
-/// The bytes of a value of up to 8 bytes, as a `u64`.
-union Bits<T: Copy> {
-    value: T,
-    bits: u64,
+    read: Option<Read<T>>,
 }
 
 impl<T: ParamValue> Param<T> {
     /// Creates a parameter. `writable` is false for read-only statistics,
-    /// which only the module sets (through [`Param::set`]).
+    /// which only the module sets (through [`Param::set`]) or `read`
+    /// computes.
     pub const fn new(
         default: T,
         writable: bool,
         check: Option<Check<T>>,
         hook: Option<Hook<T>>,
+        read: Option<Read<T>>,
     ) -> Self {
-        assert!(core::mem::size_of::<T>() <= 8);
-        let mut b = Bits { bits: 0 };
-        b.value = default;
         Self {
-            // SAFETY: all 8 bytes of `b` were initialised by `bits: 0`, and
-            // `value` overwrote some of them with a valid `T`.
-            bits: AtomicU64::new(unsafe { b.bits }),
+            default,
+            bits: AtomicU64::new(0),
+            written: AtomicBool::new(false),
             writable,
             check,
             hook,
-            _type: PhantomData,
+            read,
         }
     }
 
-    /// The current value.
+    /// The stored value: the last one written or set (a `read` function
+    /// is not called).
     pub fn get(&self) -> T {
-        let b = Bits::<T> {
-            bits: self.bits.load(Ordering::Relaxed),
-        };
-        // SAFETY: every value stored in `bits` came from a valid `T`
-        // (`new` and `set`), so its first `size_of::<T>()` bytes are one.
-        unsafe { b.value }
+        if self.written.load(Ordering::Acquire) {
+            T::from_bits(self.bits.load(Ordering::Relaxed))
+        } else {
+            self.default
+        }
     }
 
     /// Sets the value, bypassing `check` and `hook`: for the module's own
     /// statistics and derived values.
     pub fn set(&self, value: T) {
-        let mut b = Bits { bits: 0 };
-        b.value = value;
-        // SAFETY: as in `new`.
-        self.bits.store(unsafe { b.bits }, Ordering::Relaxed);
+        self.bits.store(value.to_bits(), Ordering::Relaxed);
+        self.written.store(true, Ordering::Release);
     }
 
     /// A write from a user: parse, check, hook, store, in that order; any
@@ -266,7 +356,7 @@ impl<T: ParamValue> Param<T> {
         if !self.writable {
             return Err(EPERM);
         }
-        let value = T::parse(s).ok_or(EINVAL)?;
+        let value = T::parse(s)?;
         if let Some(check) = self.check {
             check(value)?;
         }
@@ -324,8 +414,8 @@ impl<T: ParamValue> Param<T> {
     ///
     /// # Safety
     ///
-    /// Called by the kernel with `kp` as for `set_callback` and `buffer`
-    /// pointing to `PAGE_SIZE` writable bytes.
+    /// Called by the kernel with the parameter lock held, `kp` as for
+    /// `set_callback` and `buffer` pointing to `PAGE_SIZE` writable bytes.
     unsafe extern "C" fn get_callback(
         buffer: *mut ffi::c_char,
         kp: *const bindings::kernel_param,
@@ -336,9 +426,17 @@ impl<T: ParamValue> Param<T> {
         let buf = unsafe {
             core::slice::from_raw_parts_mut(buffer.cast::<u8>(), kernel::page::PAGE_SIZE)
         };
+        let value = match param.read {
+            // INVARIANT: sysfs reads run under the parameter lock
+            // (`param_attr_show()` takes it around `get`).
+            Some(read) => read(&mut ParamLock {
+                _not_send: PhantomData,
+            }),
+            None => param.get(),
+        };
         let mut w = BufWriter { buf, len: 0 };
         // A value never fills a page; if it did, the output is cut short.
-        let _ = param.get().show(&mut w).and_then(|()| w.write_char('\n'));
+        let _ = value.show(&mut w).and_then(|()| w.write_char('\n'));
         w.len as ffi::c_int
     }
 }
@@ -465,9 +563,9 @@ macro_rules! __param_prefix {
 ///     /// Enable or disable damon_autotune.
 ///     enabled: bool = false, 0o600, hook = on_enabled;
 ///     /// Time threshold for cold memory regions identification in µs.
-///     min_age: u64 = 120_000_000, 0o600, check = nonzero;
+///     min_age: u64 = 120_000_000, 0o600, check = age_us;
 ///     /// PID of the kdamond, -1 if none.
-///     kdamond_pid: i32 = -1, 0o400;
+///     kdamond_pid: i32 = -1, 0o400, read = pid_now;
 /// }
 /// ```
 ///
@@ -478,7 +576,7 @@ macro_rules! module_params {
     ($(
         $(#[doc = $doc:literal])+
         $name:ident : $ty:ty = $default:expr, $perm:literal
-            $(, check = $check:expr)? $(, hook = $hook:expr)? ;
+            $(, check = $check:expr)? $(, hook = $hook:expr)? $(, read = $read:expr)? ;
     )+) => {$(
         $(#[doc = $doc])+
         #[allow(non_upper_case_globals)]
@@ -487,6 +585,7 @@ macro_rules! module_params {
             $perm & 0o222 != 0,
             $crate::__opt!($($check)?),
             $crate::__opt!($($hook)?),
+            $crate::__opt!($($read)?),
         );
 
         const _: () = {

@@ -216,6 +216,17 @@ pub enum Filter {
     },
 }
 
+impl Filter {
+    /// Whether DAMON would accept the filter: an address range must not be
+    /// empty.
+    pub fn is_valid(&self) -> bool {
+        match *self {
+            Filter::Addr { start, end, .. } => start < end,
+            _ => true,
+        }
+    }
+}
+
 /// A scheme: pattern, action and its limits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SchemeSpec<'a> {
@@ -238,9 +249,11 @@ pub struct SchemeSpec<'a> {
 }
 
 impl SchemeSpec<'_> {
-    /// Whether DAMON would accept the scheme.
+    /// Whether DAMON would accept the scheme, its filters included.
     pub fn is_valid(&self) -> bool {
-        self.pattern.is_valid() && self.wmarks.is_valid()
+        self.pattern.is_valid()
+            && self.wmarks.is_valid()
+            && self.filters.iter().all(Filter::is_valid)
     }
 }
 
@@ -277,6 +290,36 @@ mod tests {
         assert_eq!(p.nr_accesses, (0, 0));
         assert_eq!(p.age, (1200, u32::MAX));
         assert!(p.is_valid());
+    }
+
+    #[test]
+    fn filters_are_checked() {
+        let addr = |start, end| Filter::Addr {
+            start,
+            end,
+            matching: true,
+        };
+        assert!(addr(0, 4096).is_valid());
+        assert!(!addr(4096, 4096).is_valid());
+        assert!(!addr(8192, 4096).is_valid());
+        assert!(Filter::Young { matching: false }.is_valid());
+        let filters = [Filter::Anon { matching: true }, addr(1, 0)];
+        let spec = SchemeSpec {
+            pattern: AccessPattern::ANY,
+            action: Action::Stat,
+            apply_interval_us: 0,
+            target_nid: -1,
+            quota: Quota::UNLIMITED,
+            goals: &[],
+            wmarks: Watermarks::NONE,
+            filters: &filters[..1],
+        };
+        assert!(spec.is_valid());
+        assert!(!SchemeSpec {
+            filters: &filters,
+            ..spec
+        }
+        .is_valid());
     }
 
     #[test]

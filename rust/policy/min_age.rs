@@ -203,10 +203,14 @@ impl MinAgeTuner {
             self.floor_us = 0;
             -1
         } else {
+            // Saturating: a counter read lower than the last time (or a
+            // burst) makes a delta near 2^64, and the percentages with it.
             let base = self.baseline_pct;
-            if pct_fp >= base + base / 2 + UP_PCT * FP {
+            let up = base.saturating_add(base / 2).saturating_add(UP_PCT * FP);
+            let down = base.saturating_add(base / 8).saturating_add(DOWN_PCT * FP);
+            if pct_fp >= up {
                 1
-            } else if pct_fp <= base + base / 8 + DOWN_PCT * FP {
+            } else if pct_fp <= down {
                 -1
             } else {
                 0
@@ -427,6 +431,36 @@ mod tests {
         run(&mut t, &mut w, 12, |_| ());
         assert!(t.current_us() < 30 * SEC);
         assert_eq!(t.changes().0, 0);
+    }
+
+    /// Deltas as large as u64 allows (a counter read lower than the last
+    /// time wraps to almost 2^64): every smoothed value and threshold
+    /// saturates, nothing overflows.
+    #[test]
+    fn extreme_deltas_saturate() {
+        let mut t = MinAgeTuner::new(BOUNDS, 30 * SEC);
+        let mut c = Counters {
+            damon_reclaimed: 0,
+            pgsteal_kswapd: 1 << 20,
+            pgsteal_direct: 0,
+            refault_anon: 1 << 20,
+            refault_file: 1 << 20,
+        };
+        t.update(c);
+        for i in 0..40u64 {
+            // The kernel's reclaim does the work, and the refault
+            // counters step back by one: a delta of 2^64 - 1 each time.
+            c.pgsteal_kswapd = c.pgsteal_kswapd.wrapping_add(64);
+            c.refault_anon = c.refault_anon.wrapping_sub(1);
+            c.refault_file = c.refault_file.wrapping_sub(1);
+            t.update(c);
+            // Then DAMON does a fair share: the up/down thresholds are
+            // computed from the saturated baseline.
+            c.damon_reclaimed = c.damon_reclaimed.wrapping_add(1000 + i);
+            t.update(c);
+        }
+        let v = t.current_us();
+        assert!((BOUNDS.min_us..=BOUNDS.max_us).contains(&v));
     }
 
     #[test]

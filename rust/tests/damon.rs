@@ -155,7 +155,7 @@ fn two_schemes_with_goals(t: &mut Test) {
     t.expect_ok(ctx.add_scheme(&stat_all(&FILTERS)));
     t.expect_eq(ctx.schemes().count(), 2);
     if let Some(s) = ctx.schemes().next() {
-        t.expect_eq(s.action(), Action::Pageout);
+        t.expect_eq(s.action(), Some(Action::Pageout));
         t.expect_eq(s.pattern(), AccessPattern::cold(120_000_000, 100_000));
         t.expect_eq(s.quota(), pageout(0, 128 << 20, 100_000).quota);
         t.expect_eq(s.wmarks(), WMARKS);
@@ -164,7 +164,7 @@ fn two_schemes_with_goals(t: &mut Test) {
         t.expect_eq(s.stats(), Default::default());
     }
     if let Some(s) = ctx.schemes().nth(1) {
-        t.expect_eq(s.action(), Action::Stat);
+        t.expect_eq(s.action(), Some(Action::Stat));
         t.expect_eq(s.target_nid(), 1);
         t.expect_eq(s.nr_goals(), 0);
         t.expect_eq(s.nr_filters(), 2);
@@ -183,6 +183,23 @@ fn invalid_schemes_are_refused(t: &mut Test) {
     s.wmarks.high = 1001;
     t.expect_err(ctx.add_scheme(&s), EINVAL);
     t.expect_eq(ctx.schemes().count(), 0);
+    // A refused filter (after a good one) leaves no half-built scheme.
+    t.expect_ok(ctx.add_scheme(&pageout(1_000_000, 0, 100_000)));
+    const BAD_FILTERS: [Filter; 2] = [
+        Filter::Young { matching: true },
+        Filter::Addr {
+            start: 1 << 20,
+            end: 1 << 20,
+            matching: false,
+        },
+    ];
+    let mut s = pageout(1_000_000, 0, 100_000);
+    s.filters = &BAD_FILTERS;
+    t.expect_err(ctx.add_scheme(&s), EINVAL);
+    t.expect_eq(ctx.schemes().count(), 1);
+    if let Some(s) = ctx.schemes().next() {
+        t.expect_eq(s.nr_filters(), 1);
+    };
 }
 
 /// A changed copy committed into a context replaces its attributes and

@@ -1,7 +1,7 @@
 # Parameters: every kind read and written through sysfs, refused writes
 # that keep the old value, combinations refused when applied, modinfo
 # descriptions, and values given to insmod.
-itest_plan $((67 + 2 * $(modinfo -F parmtype /damon_autotune.ko | wc -l)))
+itest_plan $((83 + 2 * $(modinfo -F parmtype /damon_autotune.ko | wc -l)))
 
 rmmod damon_autotune 2>/dev/null
 check insmod_for_params insmod /damon_autotune.ko
@@ -22,43 +22,60 @@ write_ok() {
 	fi
 }
 
-# write_refused NAME VALUE: the write fails with EINVAL and the value stays.
+# write_refused NAME VALUE [ERRNO]: the write fails with ERRNO (EINVAL,
+# or ERANGE for a number too large for the type, as kstrto*() say) and
+# the value stays.
 write_refused() {
-	local before err
+	local before err msg="Invalid argument"
+	[ "${3:-EINVAL}" = ERANGE ] && msg="Numerical result out of range"
 	before=$(param "$1")
 	err=$(sh -c "echo '$2' > $P/$1" 2>&1)
 	case $err in
-	*"Invalid argument"*) check_eq "refuse_${1}_${2:-empty}" "$(param "$1")" "$before" ;;
-	*) fail "refuse_${1}_${2:-empty}" "write gave '$err'" ;;
+	*"$msg"*) check_eq "refuse_${1}_${2:-empty}" "$(param "$1")" "$before" ;;
+	*) fail "refuse_${1}_${2:-empty}" "write gave '$err', expected $msg" ;;
 	esac
 }
 
 # bool
 write_ok skip_anon Y
 write_ok skip_anon 0 N
+write_ok skip_anon true Y
+write_ok skip_anon f N
 write_refused skip_anon maybe
 write_refused skip_anon ""
 # int
 write_ok quota_goal_nid 0
 write_refused quota_goal_nid 1
 write_refused quota_goal_nid -1
-write_refused quota_goal_nid 2147483648
+write_ok quota_goal_nid +0 0
+write_refused quota_goal_nid 2147483648 ERANGE
+write_refused quota_goal_nid -2147483649 ERANGE
+write_refused quota_goal_nid --1
 write_refused quota_goal_nid abc
 # uint
 write_ok quota_mem_free_goal_bp 4000
 write_ok quota_mem_free_goal_bp 0
 write_refused quota_mem_free_goal_bp 10001
-write_refused quota_mem_free_goal_bp 4294967296
+write_refused quota_mem_free_goal_bp 4294967296 ERANGE
 write_refused quota_mem_free_goal_bp -1
 # ulong
 write_ok min_age 5000000
 write_ok min_age 0x10 16
 write_ok min_age 120000000
-write_refused min_age 18446744073709551616
+write_refused min_age 18446744073709551616 ERANGE
+write_refused min_age 99999999999999999999x ERANGE
 write_refused min_age 12abc
 write_refused min_age ""
 write_refused quota_reset_interval_ms 0
 write_refused wmarks_high 1001
+# upper bounds (rust/params/limits.rs)
+write_ok quota_reset_interval_ms 86400000
+write_refused quota_reset_interval_ms 86400001
+write_refused quota_reset_interval_ms 18446744073709551615
+write_ok quota_reset_interval_ms 1000
+write_refused min_age 2592000000001
+write_refused quota_sz 1125899906842625
+write_refused sample_interval 86400000001
 # string mapped to an enum
 write_ok quota_goal_tuner temporal
 write_ok quota_goal_tuner consist
@@ -107,6 +124,9 @@ set_param min_age 1000000
 check commit_accepts_good_combination set_param commit_inputs Y
 check commit_inputs_reads_N_once_applied wait_until 10 sh -c "[ \$(cat $P/commit_inputs) = N ]"
 check_eq kdamond_same_after_commit "$(param kdamond_pid)" "$pid"
+check_eq commit_error_after_good_commit "$(param commit_error)" 0
+check_fails_with EACCES commit_error_read_only set_param commit_error 1
+check_eq enabled_reads_running "$(param enabled)" Y
 check disable_after_commit set_param enabled N
 set_param min_age 120000000
 
@@ -119,5 +139,5 @@ check_eq insmod_skip_anon "$(param skip_anon)" Y
 check_eq insmod_goal_bp "$(param quota_mem_free_goal_bp)" 4000
 rmmod damon_autotune
 check_fails_with EINVAL insmod_refuses_bad_enum insmod /damon_autotune.ko quota_goal_tuner=bogus
-check_fails_with EINVAL insmod_refuses_overflow insmod /damon_autotune.ko min_age=18446744073709551616
+check_fails_with ERANGE insmod_refuses_overflow insmod /damon_autotune.ko min_age=18446744073709551616
 check module_absent_after_refusals absent /sys/module/damon_autotune

@@ -3,7 +3,7 @@
 # succeeds or fails with an error and leaves a consistent state; nothing
 # crashes and nothing leaks (run-all.sh's kmemleak scan follows). Rounds
 # come from the kernel command line (fault_rounds=; default 20).
-itest_plan 11
+itest_plan 22
 
 F=/sys/kernel/debug/failslab
 [ -d $F ] || mount -t debugfs none /sys/kernel/debug 2>/dev/null
@@ -112,8 +112,32 @@ if kdamond_running "$pid" || [ "$(param kdamond_pid)" = -1 ]; then
 else
 	fail faults_kdamond_consistent "kdamond $pid gone but kdamond_pid is $(param kdamond_pid)"
 fi
+# enabled reads whether the kdamond runs.
+if kdamond_running "$pid"; then want=Y; else want=N; fi
+check_eq faults_enabled_reads_running "$(param enabled)" $want
 check faults_disable set_param enabled N
 check faults_rmmod rmmod damon_autotune
+
+# A commit the kdamond fails to apply (every allocation of the kdamond
+# fails; the commit adds a filter) is visible: commit_inputs stays Y and
+# commit_error reads -ENOMEM; the next commit that works clears both.
+echo 100 > $F/probability
+check faults_commit_insmod insmod /damon_autotune.ko enabled=Y \
+	wmarks_high=1000 wmarks_mid=999 wmarks_low=0
+pid=$(param kdamond_pid)
+check_eq faults_commit_error_none "$(param commit_error)" 0
+set_param skip_anon Y
+echo 1 > /proc/"$pid"/make-it-fail
+check faults_commit_handed set_param commit_inputs Y
+sleep 3
+[ -e /proc/"$pid"/make-it-fail ] && echo 0 > /proc/"$pid"/make-it-fail
+check faults_commit_kdamond_alive kdamond_running "$pid"
+check_eq faults_failed_commit_keeps_commit_inputs "$(param commit_inputs)" Y
+check_eq faults_failed_commit_error "$(param commit_error)" -12
+check faults_commit_again set_param commit_inputs Y
+check faults_commit_applied_again wait_until 10 sh -c "[ \$(cat $P/commit_inputs) = N ]"
+check_eq faults_commit_error_cleared "$(param commit_error)" 0
+check faults_commit_rmmod rmmod damon_autotune
 check_eq faults_no_kdamond_left "$(nr_kdamonds)" "$base"
 echo 0 > $F/probability
 echo N > $F/task-filter

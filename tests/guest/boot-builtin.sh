@@ -3,8 +3,12 @@
 #                                   damon_autotune.min_age=7000000: the kdamond runs
 #                                   from boot with that min_age, parameters stay
 #                                   writable, enabled=N/Y work, it cannot be unloaded;
-#   run-all.sh boot-builtin.sh off: booted without: nothing runs.
-case $1 in on) itest_plan 14 ;; off) itest_plan 7 ;; *) itest_plan 1 ;; esac
+#   run-all.sh boot-builtin.sh off: booted without: nothing runs;
+#   run-all.sh boot-builtin.sh refused: booted with damon_autotune.enabled=Y
+#                                   and watermarks out of order (wmarks_mid=600):
+#                                   nothing runs, enabled reads N, and once the
+#                                   watermarks are fixed enabled=Y starts the kdamond.
+case $1 in on) itest_plan 14 ;; off) itest_plan 7 ;; refused) itest_plan 9 ;; *) itest_plan 1 ;; esac
 case $1 in
 on)
 	check_eq builtin_enabled_from_cmdline "$(param enabled)" Y
@@ -31,6 +35,17 @@ off)
 	check builtin_enable_at_run_time set_param enabled Y
 	check builtin_kdamond_at_run_time kdamond_running "$(param kdamond_pid)"
 	check builtin_disable_at_run_time set_param enabled N
+	;;
+refused)
+	check_eq builtin_refused_enabled_reads_N "$(param enabled)" N
+	check_eq builtin_refused_no_kdamond_pid "$(param kdamond_pid)" -1
+	check_eq builtin_refused_no_kdamond "$(nr_kdamonds)" 0
+	check_fails_with EINVAL builtin_refused_still_refused set_param enabled Y
+	check builtin_refused_fix_wmarks set_param wmarks_mid 400
+	check builtin_refused_enable_later set_param enabled Y
+	check builtin_refused_kdamond_later kdamond_running "$(param kdamond_pid)"
+	check_eq builtin_refused_enabled_reads_Y "$(param enabled)" Y
+	check builtin_refused_disable set_param enabled N
 	;;
 *)
 	fail builtin_mode "unknown mode '$1'"

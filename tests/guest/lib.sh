@@ -56,6 +56,7 @@ check_fails_with() {
 	local errno=$1 name=$2 text; shift 2
 	case $errno in
 	EINVAL) text="Invalid argument" ;;
+	ERANGE) text="Numerical result out of range" ;;
 	EBUSY) text="Device or resource busy" ;;
 	ENOENT) text="No such file or directory" ;;
 	EACCES) text="Permission denied" ;;

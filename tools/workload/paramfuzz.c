@@ -4,7 +4,9 @@
  * checks that each write either works and reads back, or fails and leaves
  * the old value.
  *
- *   paramfuzz [--seed N] [--writes N] [--dir DIR] --types FILE
+ *   paramfuzz [--seed N] [--writes N] [--dir DIR] [--commit-every N]
+ *             [--flip-every N] [--restore-every N] [--restart] [--settle MS]
+ *             [--repair NAME,...] [--watch NAME]... --types FILE
  *
  * FILE is "modinfo -F parmtype MODULE.ko" ("name:type" lines); DIR is
  * /sys/module/damon_autotune/parameters unless given.  Each of N writes
@@ -20,8 +22,23 @@
  * (commit_inputs=Y: a running kdamond stays, and clears it at its next
  * callback), every 200 flips enabled (Y starts a kdamond or fails and
  * starts none, N stops it), every 500 writes back the values found at
- * start.  Prints a "paramfuzz: VIOLATION" line for each broken rule and
- * "paramfuzz: N writes (F rejected), C commits (CF rejected), E enable
+ * start; --commit-every, --flip-every and --restore-every change these
+ * periods (a flip comes halfway between two restores when both periods
+ * are equal).
+ *
+ * To reach the schemes' arithmetic, the kdamonds must run the fuzzed
+ * values, not only be handed them: --restart makes a flip of a running
+ * module a restart (N, then Y at once); --settle MS waits that long after
+ * each commit the kdamonds applied; --repair lists the parameters whose
+ * combination DAMON checks (watermarks, intervals, region numbers, the
+ * layout): a commit or an enable refused with EINVAL or EBUSY writes those
+ * back to their values at start and tries once more, so that everything
+ * else keeps its fuzzed value and runs.  Each --watch NAME (a statistic)
+ * is read after each applied commit and counted when it changed.
+ *
+ * Prints a "paramfuzz: VIOLATION" line for each broken rule, which of the
+ * writable parameters never took a value, and "paramfuzz: N writes (F
+ * rejected), C commits (CF rejected, A applied, R repaired), E enable
  * flips, V violations"; exits 1 if V > 0.
  */
 #define _GNU_SOURCE
@@ -57,6 +74,7 @@ struct param {
 	char start[256];		/* the value at start, written back */
 	char seen[MAX_SEEN][64];	/* enums: values read back so far */
 	int nr_seen;
+	unsigned long nr_taken;		/* writes that worked */
 };
 
 static struct param params[MAX_PARAMS];
@@ -67,6 +85,15 @@ static unsigned long nr_flips, nr_violations, nr_unwaited;
 static int running;		/* enabled=Y was written, N not since */
 static int lost_reported;	/* a kdamond gone with enabled=Y was reported */
 static uint64_t run_bound_us;	/* the running kdamond's longest time between callbacks */
+static unsigned long commit_every = 50, flip_every = 200, restore_every = 500, settle_ms;
+static unsigned long nr_applied, nr_repaired;
+static int restart;
+static const char *repair_list;
+#define MAX_WATCH 16
+static const char *watch[MAX_WATCH];
+static char watch_last[MAX_WATCH][64];
+static unsigned long watch_changes[MAX_WATCH];
+static int nr_watch;
 
 static const char *path_of(const char *name)
 {
@@ -306,6 +333,8 @@ static size_t gen_value(struct param *p, char *buf)
 	default:
 		if (p->type == T_ENUM && p->nr_seen)
 			n = sprintf(tmp, "%s", p->seen[next_rand() % p->nr_seen]);
+		else if (p->type == T_INT)	/* node ids around the ones that exist */
+			n = sprintf(tmp, "%d", (int)(next_rand() % 4) - 1);
 		else
 			n = sprintf(tmp, "%d", (int)(next_rand() % 10002));
 		break;
@@ -341,6 +370,7 @@ static void fuzz_one(struct param *p)
 	err = wr(p->name, val, len, &done);
 	nr_writes++;
 	nr_rejected += !!err;
+	p->nr_taken += !err && done;
 	rd(p->name, now);
 	if (!p->writable) {
 		if (!err)
@@ -408,6 +438,47 @@ static uint64_t callback_bound_us(void)
 	return b < 1e18 ? (uint64_t)b : UINT64_MAX;
 }
 
+/* Whether name is in the comma-separated list. */
+static int listed(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *c = list; c && *c; c = strchr(c, ',') ? strchr(c, ',') + 1 : "")
+		if (!strncmp(c, name, n) && (c[n] == ',' || !c[n]))
+			return 1;
+	return 0;
+}
+
+/* Writes the --repair parameters back to their values at start. */
+static void repair(void)
+{
+	char old[VAL_SZ], now[VAL_SZ];
+	size_t done;
+	int err;
+
+	for (struct param *p = params; p < params + nr_params; p++) {
+		if (!p->writable || !listed(repair_list, p->name))
+			continue;
+		rd(p->name, old);
+		err = wr(p->name, p->start, strlen(p->start), &done);
+		if (strcmp(rd(p->name, now), p->start) || err)
+			vio(p->name, p->start, err, old, now, p->start);
+	}
+}
+
+/* Counts the --watch statistics that changed since the last look. */
+static void look(void)
+{
+	char now[VAL_SZ];
+
+	for (int w = 0; w < nr_watch; w++) {
+		rd(watch[w], now);
+		if (strcmp(now, watch_last[w]))
+			watch_changes[w]++;
+		snprintf(watch_last[w], sizeof(watch_last[w]), "%.63s", now);
+	}
+}
+
 static void commit(void)
 {
 	char en[VAL_SZ], old[VAL_SZ], now[VAL_SZ], pids[32], exp[64];
@@ -426,8 +497,18 @@ static void commit(void)
 	nr_commits++;
 	nr_commit_rejected += !!err;
 	rd("commit_inputs", now);
-	if (err && err != EINVAL)
-		vio("commit_inputs", "Y", err, old, now, "<EINVAL or success>");
+	/* EBUSY: reclaim, tier or tier_nodes changed what would run. */
+	if (err && err != EINVAL && err != EBUSY)
+		vio("commit_inputs", "Y", err, old, now, "<EINVAL, EBUSY or success>");
+	if (err && repair_list && on) {
+		repair();
+		nr_repaired++;
+		rd("commit_inputs", old);
+		err = wr("commit_inputs", "Y", 1, &done);
+		rd("commit_inputs", now);
+		if (err)
+			vio("commit_inputs", "Y", err, old, now, "<success once repaired>");
+	}
 	if (!on) {
 		/* Only a kdamond clears commit_inputs: without one, Y may stay. */
 		if (err && strcmp(old, now))
@@ -444,6 +525,12 @@ static void commit(void)
 		snprintf(exp, sizeof(exp), "N within %llu ms", (unsigned long long)wait_ms);
 		if (!cleared)
 			vio("commit_inputs", "Y", err, old, now, exp);
+		if (cleared && !err) {
+			nr_applied++;
+			if (settle_ms)
+				usleep(settle_ms * 1000);
+			look();
+		}
 	} else {
 		nr_unwaited++;
 	}
@@ -477,10 +564,19 @@ static void flip_enabled(void)
 			usleep(20000);
 		if (strcmp(rd("kdamond_pid", now), "-1") || (pid > 0 && kdamond_alive(pid)))
 			vio("kdamond_pid", "N", err, pids, now, "-1, thread gone within 5 s");
-		return;
+		if (!restart)
+			return;
+		strcpy(en, "N");
+		snprintf(pids, sizeof(pids), "-1");
 	}
 	err = wr("enabled", "Y", 1, &done);
 	rd("enabled", now);
+	if (err && repair_list) {
+		repair();
+		nr_repaired++;
+		err = wr("enabled", "Y", 1, &done);
+		rd("enabled", now);
+	}
 	if (err) {
 		if (err != EINVAL && err != EBUSY)
 			vio("enabled", "Y", err, en, now, "<EINVAL, EBUSY or success>");
@@ -588,11 +684,27 @@ int main(int argc, char **argv)
 			dir = argv[++a];
 		else if (a + 1 < argc && !strcmp(argv[a], "--types"))
 			types = argv[++a];
+		else if (a + 1 < argc && !strcmp(argv[a], "--commit-every"))
+			commit_every = strtoul(argv[++a], NULL, 0);
+		else if (a + 1 < argc && !strcmp(argv[a], "--flip-every"))
+			flip_every = strtoul(argv[++a], NULL, 0);
+		else if (a + 1 < argc && !strcmp(argv[a], "--restore-every"))
+			restore_every = strtoul(argv[++a], NULL, 0);
+		else if (a + 1 < argc && !strcmp(argv[a], "--settle"))
+			settle_ms = strtoul(argv[++a], NULL, 0);
+		else if (a + 1 < argc && !strcmp(argv[a], "--repair"))
+			repair_list = argv[++a];
+		else if (a + 1 < argc && !strcmp(argv[a], "--watch") && nr_watch < MAX_WATCH)
+			watch[nr_watch++] = argv[++a];
+		else if (!strcmp(argv[a], "--restart"))
+			restart = 1;
 		else
 			break;
 	}
-	if (!types || a < argc)
-		die("usage: %s [--seed N] [--writes N] [--dir DIR] --types FILE", argv[0]);
+	if (!types || a < argc || !commit_every || !flip_every || !restore_every)
+		die("usage: %s [--seed N] [--writes N] [--dir DIR] [--commit-every N] "
+		    "[--flip-every N] [--restore-every N] [--restart] [--settle MS] "
+		    "[--repair NAME,...] [--watch NAME]... --types FILE", argv[0]);
 	rng ^= seed * 0x9e3779b97f4a7c15ull;
 	if (!rng)
 		rng = 88172645463325252ull;
@@ -605,18 +717,21 @@ int main(int argc, char **argv)
 	       seed, writes, nr_params, nr_writable);
 	fflush(stdout);
 
+	look();
 	for (i = 1; i <= writes; i++) {
 		fuzz_one(pick());
-		if (i % 500 == 0)
+		if (i % restore_every == 0)
 			restore();
-		if (i % 50 == 0)
+		if (i % commit_every == 0)
 			commit();
-		if (i % 200 == 0) {
+		/* Halfway between two restores if the periods are equal. */
+		if ((i + flip_every / 2) % flip_every == 0) {
 			nr_flips++;
 			flip_enabled();
 		}
 	}
 
+	restart = 0;
 	if (strcmp(rd("enabled", en), "N"))
 		flip_enabled();
 	restore();
@@ -626,8 +741,20 @@ int main(int argc, char **argv)
 	if (nr_unwaited)
 		printf("paramfuzz: %lu commits not waited for (kdamond callbacks over %llu s apart)\n",
 		       nr_unwaited, SKIP_BOUND_US / 1000000);
-	printf("paramfuzz: %lu writes (%lu rejected), %lu commits (%lu rejected), "
-	       "%lu enable flips, %lu violations\n", nr_writes, nr_rejected, nr_commits,
-	       nr_commit_rejected, nr_flips, nr_violations);
+	for (int w = 0; w < nr_watch; w++)
+		printf("paramfuzz: watched %s changed %lu times\n", watch[w], watch_changes[w]);
+	a = 0;
+	for (struct param *p = params; p < params + nr_params; p++) {
+		if (!p->writable || !fuzzed(p))
+			continue;
+		if (p->nr_taken)
+			a++;
+		else
+			printf("paramfuzz: %s never took a value\n", p->name);
+	}
+	printf("paramfuzz: %d of %d writable parameters took a value\n", a, nr_writable);
+	printf("paramfuzz: %lu writes (%lu rejected), %lu commits (%lu rejected, %lu applied, "
+	       "%lu repaired), %lu enable flips, %lu violations\n", nr_writes, nr_rejected,
+	       nr_commits, nr_commit_rejected, nr_applied, nr_repaired, nr_flips, nr_violations);
 	return nr_violations ? 1 : 0;
 }
