@@ -14,7 +14,7 @@
 # 5. reclaim and tiering in one group; commits.
 # Each phase prints its trajectory every 5 s ("tier: ..."), the figures the
 # notes and the benchmark quote.
-itest_plan 66
+itest_plan 65
 limit=${1:-120}
 
 check tier_vm_has_three_nodes [ -d /sys/devices/system/node/node2 ]
