@@ -6,7 +6,7 @@
 # DAMON comes back to it after its writeback: about 0.2 MiB/s of free
 # memory under TCG with KASAN, measured, too slow to reach a goal in a
 # test.)
-itest_plan 18
+itest_plan 16
 
 [ -b /dev/vdb ] || { fail goal_needs_disk "no /dev/vdb"; return; }
 mkdir -p /mnt/scratch
@@ -56,14 +56,19 @@ goal_test() {
 	echo "goal: $tuner: free bp after drop_caches $free0, filled $before, reached $reached (goal $goal), goal_score_bp $score, node 0 file pages ${file0} -> ${file} KiB, effective_quota_sz $(param effective_quota_sz), wanted_quota_sz $(param wanted_quota_sz), nr_quota_saturated $(param nr_quota_saturated)"
 	check "goal_${tuner}_started_below" [ "$before" -lt $((goal - 1000)) ]
 	check "goal_${tuner}_reached" [ "$reached" -ge $((goal - 100)) ]
-	# Held, with both bounds: not below the goal, nor overshot.
+	# Held, not below the goal. The upper bound is the deficit tuner's
+	# (below): consist is upstream's loop, kept as it is, and on page cache
+	# it overshoots by a window's quota (one CI run: 2470 -> 5069 bp in 5 s
+	# against 4500, then held at 5409), as issue 16 reports of it.
 	check "goal_${tuner}_held_above" [ "$lo" -ge $((goal - 500)) ]
-	check "goal_${tuner}_held_below" [ "$hi" -le $((goal + 500)) ]
 	# Held, not overshot to reclaiming all the cold page cache.
 	check "goal_${tuner}_not_everything" [ "$file" -gt $((file0 / 5)) ]
 	# The score is the last loop step's (it lags): near the goal, not exact.
 	check "goal_${tuner}_score_reported" [ "$score" -ge 5000 ]
-	eval "BAND_$tuner=$((hi - lo)) LO_$tuner=$lo HI_$tuner=$hi"
+	local dev=$((goal - lo))
+	[ $((hi - goal)) -gt $dev ] && dev=$((hi - goal))
+	echo "goal: $tuner: at most $dev bp from the goal while held"
+	eval "DEV_$tuner=$dev LO_$tuner=$lo HI_$tuner=$hi"
 	set_param enabled N
 	stop_masim
 	rmmod damon_autotune
@@ -74,7 +79,9 @@ goal_test() {
 goal_test consist
 goal_test deficit
 # The deficit tuner holds within 200 bp (20 MiB of 1 GiB, 15 of 768 MiB)
-# of the goal, and in a narrower band than consist in the same boot.
+# of the goal, both ways, and closer to it than consist in the same boot.
+# (The distance to the goal, not the band's width: a tuner that overshot
+# and stopped reclaiming holds a narrow band far from the goal.)
 check goal_deficit_within_200bp [ "$LO_deficit" -ge 4300 -a "$HI_deficit" -le 4700 ]
-check goal_deficit_narrower_than_consist [ "$BAND_deficit" -lt "$BAND_consist" ]
+check goal_deficit_closer_than_consist [ "$DEV_deficit" -lt "$DEV_consist" ]
 umount /mnt/scratch
