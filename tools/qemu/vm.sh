@@ -14,6 +14,11 @@
 #   --timeout SEC    hard limit, then QEMU is killed (default 600)
 #   --log FILE       console log (default out/console.log)
 #
+# One VM runs at a time on this machine: TCG on 2 cores makes two VMs
+# starve each other's workloads, so vm.sh waits for the lock in
+# ${DAMON_AUTOTUNE_VM_LOCK:-/tmp/damon_autotune-vm.lock} (kernel builds
+# can take it too: flock FILE tools/kernel/prepare.sh ...).
+#
 # GUEST_SCRIPT runs as /test/<name> with ARGS; tests/guest/ is at /test.
 # The exit status is QEMU's (124 on a timeout), or non-zero when the VM
 # could not be set up, and then there is no log (it is removed first); the
@@ -38,7 +43,7 @@ while [ $# -gt 0 ]; do
 	*) break ;;
 	esac
 done
-[ $# -ge 1 ] || { sed -n '2,23p' "$0" >&2; exit 2; }
+[ $# -ge 1 ] || { sed -n '2,28p' "$0" >&2; exit 2; }
 script=$1; shift
 # No previous run's log survives a failure to boot this one.
 rm -f "$log"
@@ -92,6 +97,12 @@ if [ -n "$disk" ]; then
 fi
 cmdline="console=ttyS0 loglevel=8 panic=-1 oops=panic kunit.stats_enabled=2$append"
 
+lock=${DAMON_AUTOTUNE_VM_LOCK:-/tmp/damon_autotune-vm.lock}
+exec 8>"$lock"
+if ! flock -n 8; then
+	echo "vm.sh: waiting for $lock (another VM or kernel build runs)" >&2
+	flock 8
+fi
 echo "vm.sh: booting $(basename "$kernel") (mem $mem, numa $numa${swap:+, swap $swap}${disk:+, disk $disk}): $script $*" >&2
 set +e
 timeout --foreground -k 10 "$timeout" qemu-system-x86_64 "${args[@]}" -append "$cmdline" </dev/null >"$log" 2>&1
