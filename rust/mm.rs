@@ -143,18 +143,12 @@ pub fn nodes_info() -> Result<KVec<NodeInfo>> {
 }
 
 /// Total time, in µs since boot, some task stalled on memory ("some"
-/// memory PSI of the whole system). Stays 0 if PSI is disabled at boot.
+/// memory PSI of the whole system), as DAMOS's own `some_mem_psi_us`
+/// quota goal reads it. 0 if PSI is disabled at boot.
 pub fn psi_some_mem_total_us() -> u64 {
-    // SAFETY: `psi_system` is a static that lives forever; the aggregator
-    // updates `total` in place, and a torn read of one u64 cannot happen
-    // on 64-bit; the read is volatile as the value changes under us.
-    let ns = unsafe {
-        core::ptr::read_volatile(core::ptr::addr_of!(
-            b::psi_system.total[b::psi_aggregators_PSI_AVGS as usize]
-                [b::psi_states_PSI_MEM_SOME as usize]
-        ))
-    };
-    ns / 1000
+    // SAFETY: no preconditions; the function reads the system PSI group's
+    // running total (a static) and checks `psi_disabled` itself.
+    unsafe { b::damos_get_some_mem_psi_total() }
 }
 
 /// Pages the kernel's own reclaim stole since boot: `(kswapd, direct)`,

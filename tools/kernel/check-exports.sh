@@ -10,7 +10,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 ko=$1 src=$2
 status=0
 used=$(llvm-nm-19 -u "$ko" | awk '{print $2}' | sort -u)
-while read -r file sym; do
+while read -r file sym _; do
 	if ! grep -qx "$sym" <<<"$used"; then
 		echo "check-exports: $sym ($file) is exported by the patch but not used by the module" >&2
 		status=1
@@ -20,7 +20,7 @@ done < <(grep -Ev '^#|^$' "$top/kernel/exports.txt")
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 patchfile=$(ls "$top"/kernel/0001-*.patch)
-for f in $(awk '!/^#/ && NF {print $1}' "$top/kernel/exports.txt" | sort -u); do
+for f in $(awk '!/^#/ && NF {print $1; if (NF >= 3) print $3}' "$top/kernel/exports.txt" | sort -u); do
 	mkdir -p "$tmp/$(dirname "$f")"
 	cp "$src/$f" "$tmp/$f"
 done

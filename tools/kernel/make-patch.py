@@ -6,6 +6,11 @@ Usage: make-patch.py KERNEL_SOURCE_TREE > kernel/0001-....patch
 Reads kernel/exports.txt ("file symbol" per line) and, for each symbol, adds
 EXPORT_SYMBOL_GPL() right after the closing brace of its definition in a
 pristine kernel tree.  The output is a patch in the kernel's own format.
+
+A line "file symbol header CONFIG_X" is for a static function: its first
+definition loses "static", is exported, and its prototype goes into header
+(before the header's "#endif	/* CONFIG_DAMON */"), under "#ifdef CONFIG_X"
+when the definition is (the !CONFIG_X stub stays static inline).
 """
 import difflib
 import os
@@ -27,7 +32,11 @@ them.
 Export, GPL-only, exactly the functions such a module needs to build a
 monitoring context on the physical address space, start and stop its
 kdamond, and commit new parameters to it, plus the memory helpers it
-reads its metrics with.  No behaviour changes.
+reads its metrics with.  The reader of the system's memory pressure that
+DAMOS's quota goals use, damos_get_some_mem_psi_total(), is made public
+(declared in <linux/damon.h> when CONFIG_PSI is set) so that such a module
+reads PSI the way DAMOS does, without access to the scheduler's psi_system.
+No behaviour changes.
 
 Signed-off-by: damon_autotune developers <damon_autotune@localhost>
 ---
@@ -41,13 +50,32 @@ def read_exports():
             line = line.split("#", 1)[0].strip()
             if not line:
                 continue
-            path, sym = line.split()
-            by_file.setdefault(path, []).append(sym)
+            path, sym, *public = line.split()
+            by_file.setdefault(path, []).append((sym, public))
     return by_file
 
 
-def add_exports(text, syms, path):
-    for sym in syms:
+def make_public(text, sym, path):
+    """Drops "static" from sym's first definition; returns (text, prototype)."""
+    m = re.search(r"^static ([a-z][^\n;(]*\b" + re.escape(sym) + r"\([^)]*\))\n\{", text, re.M)
+    if not m:
+        sys.exit(f"make-patch: no static definition of {sym} in {path}")
+    return text[:m.start()] + m.group(1) + text[m.end(1):], m.group(1) + ";\n"
+
+
+def declare(text, proto, config, path):
+    anchor = "#endif\t/* CONFIG_DAMON */\n"
+    if anchor not in text:
+        sys.exit(f"make-patch: no '{anchor.strip()}' in {path}")
+    decl = f"#ifdef {config}\n{proto}#endif\n\n" if config else proto + "\n"
+    return text.replace(anchor, decl + anchor, 1)
+
+
+def add_exports(text, syms, path, headers):
+    for sym, public in syms:
+        if public:
+            text, proto = make_public(text, sym, path)
+            headers.setdefault(public[0], []).append((proto, public[1] if len(public) > 1 else None))
         # A function: its definition ends at the first "}" in column 0.
         m = re.search(r"^[a-z][^\n;]*\b" + re.escape(sym) + r"\(", text, re.M)
         if m:
@@ -72,10 +100,20 @@ def main():
         sys.exit(__doc__)
     tree = sys.argv[1]
     out = [HEADER]
-    for path, syms in sorted(read_exports().items()):
+    headers = {}
+    changed = {}
+    for path, syms in read_exports().items():
         with open(os.path.join(tree, path)) as f:
             old = f.read()
-        new = add_exports(old, syms, path)
+        changed[path] = (old, add_exports(old, syms, path, headers))
+    for path, protos in headers.items():
+        with open(os.path.join(tree, path)) as f:
+            old = f.read()
+        new = old
+        for proto, config in protos:
+            new = declare(new, proto, config, path)
+        changed[path] = (old, new)
+    for path, (old, new) in sorted(changed.items()):
         diff = difflib.unified_diff(old.splitlines(True), new.splitlines(True),
                                     "a/" + path, "b/" + path)
         diff = list(diff)
