@@ -5,6 +5,7 @@
 use super::{callbacks::Shared, scheme, to_result, Kdamond, MonitoringAttrs, SchemeRef, Schemes};
 use crate::bindings as b;
 use crate::policy::damos::SchemeSpec;
+use crate::policy::ranges::Range;
 use core::ptr::NonNull;
 use kernel::prelude::*;
 
@@ -115,6 +116,46 @@ impl Context {
             b::damon_set_region_biggest_system_ram_default(t.as_ptr(), &mut start, &mut end)
         })?;
         Ok((start as u64, end as u64))
+    }
+
+    /// Adds a target on the physical address space monitoring every range
+    /// of `ranges`, one region each at first (upstream 7.2's DAMON_RECLAIM
+    /// default, on every System RAM resource). The ranges must be as
+    /// [`normalize`](crate::policy::ranges::normalize) leaves them: page-aligned, non-empty, sorted
+    /// and apart; anything else, or no range, is refused with `EINVAL`.
+    pub fn add_physical_ranges(&mut self, ranges: &[Range]) -> Result {
+        let mut raw = KVec::with_capacity(ranges.len(), GFP_KERNEL)?;
+        let mut prev_end = None;
+        for r in ranges {
+            let aligned = |v: u64| v % crate::policy::damos::MIN_REGION == 0;
+            if r.is_empty() || !aligned(r.start) || !aligned(r.end) {
+                return Err(EINVAL);
+            }
+            if prev_end.is_some_and(|e| e >= r.start) {
+                return Err(EINVAL);
+            }
+            prev_end = Some(r.end);
+            raw.push(
+                b::damon_addr_range {
+                    start: usize::try_from(r.start).map_err(|_| EINVAL)?,
+                    end: usize::try_from(r.end).map_err(|_| EINVAL)?,
+                },
+                GFP_KERNEL,
+            )?;
+        }
+        let nr = kernel::ffi::c_uint::try_from(raw.len()).map_err(|_| EINVAL)?;
+        if nr == 0 {
+            return Err(EINVAL);
+        }
+        // SAFETY: no preconditions.
+        let t = NonNull::new(unsafe { b::damon_new_target() }).ok_or(ENOMEM)?;
+        // SAFETY: `t` is valid and in no context; the context owns it from
+        // now on (destroying the context frees it, also on error below).
+        unsafe { b::damon_add_target(self.ptr.as_ptr(), t.as_ptr()) };
+        // SAFETY: `t` is a valid target of a context that is not running;
+        // `raw` holds `nr` ranges, valid for the duration of the call (DAMON
+        // copies them into regions).
+        to_result(unsafe { b::damon_set_regions(t.as_ptr(), raw.as_mut_ptr(), nr) })
     }
 
     /// Adds a target monitoring the physical memory of NUMA node `nid`
