@@ -5,7 +5,7 @@
 use super::{callbacks::Shared, scheme, to_result, Kdamond, MonitoringAttrs, SchemeRef, Schemes};
 use crate::bindings as b;
 use crate::policy::damos::SchemeSpec;
-use crate::policy::ranges::Range;
+use crate::policy::ranges::{self, Range, MAX_RANGES};
 use core::ptr::NonNull;
 use kernel::prelude::*;
 
@@ -121,7 +121,7 @@ impl Context {
     /// Adds a target on the physical address space monitoring every range
     /// of `ranges`, one region each at first (upstream 7.2's DAMON_RECLAIM
     /// default, on every System RAM resource). The ranges must be as
-    /// [`normalize`](crate::policy::ranges::normalize) leaves them: page-aligned, non-empty, sorted
+    /// [`ranges::normalize`] leaves them: page-aligned, non-empty, sorted
     /// and apart; anything else, or no range, is refused with `EINVAL`.
     pub fn add_physical_ranges(&mut self, ranges: &[Range]) -> Result {
         let mut raw = KVec::with_capacity(ranges.len(), GFP_KERNEL)?;
@@ -158,12 +158,21 @@ impl Context {
         to_result(unsafe { b::damon_set_regions(t.as_ptr(), raw.as_mut_ptr(), nr) })
     }
 
-    /// Adds a target monitoring the physical memory of NUMA node `nid`
-    /// (from its first to its last page frame). `EINVAL` if the node is
-    /// not online or has no memory.
-    pub fn add_node_target(&mut self, nid: i32) -> Result<(u64, u64)> {
+    /// Adds a target monitoring the physical memory of NUMA node `nid`:
+    /// the parts of the System RAM resources within the node's span (its
+    /// first to its last page frame), so that a hole the span covers (the
+    /// PCI hole below 4 GiB, on a node with memory on both sides) is not
+    /// monitored. Returns the number of ranges. `EINVAL` if the node is not
+    /// online or has no memory, `E2BIG` for too many System RAM resources.
+    pub fn add_node_target(&mut self, nid: i32) -> Result<usize> {
         let (start, end) = crate::mm::node_range(nid).ok_or(EINVAL)?;
-        self.add_physical_target(start, end)
+        let ram = crate::mm::system_ram()?;
+        let mut buf = KBox::new([Range::default(); MAX_RANGES], GFP_KERNEL)?;
+        let node = Some(Range::new(start, end));
+        let n =
+            ranges::monitored(&ram, Range::default(), node, &mut buf[..]).map_err(|_| EINVAL)?;
+        self.add_physical_ranges(buf.get(..n).ok_or(EINVAL)?)?;
+        Ok(n)
     }
 
     /// Adds a scheme built from `spec`. `EINVAL` if DAMON would refuse it.
