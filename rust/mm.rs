@@ -53,9 +53,9 @@ pub fn node_range(nid: i32) -> Option<(u64, u64)> {
     Some((start_pfn << shift, (start_pfn + spanned) << shift))
 }
 
-/// What [`system_ram`]'s walk collects: a fixed array, because the
-/// callback runs under the resource lock (a spinning rwlock), where
-/// nothing can be allocated.
+/// What [`system_ram`]'s walk collects, in a fixed array: the callback
+/// (called between two lookups of the resource tree, without its lock)
+/// neither allocates nor fails, except when the array is full.
 struct RamWalk {
     ranges: [Range; MAX_RANGES],
     len: usize,
