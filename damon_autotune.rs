@@ -108,7 +108,8 @@ static STATE: Locked<State> = Locked::new(State {
 /// The contexts the parameters describe, with their callbacks' settings.
 struct Inputs {
     layout: Layout,
-    reclaim: Option<(Context, reclaim::Settings)>,
+    /// The context, its callbacks' settings and the ranges it monitors.
+    reclaim: Option<(Context, reclaim::Settings, KVec<policy::ranges::Range>)>,
     tier: Option<tier::Inputs>,
 }
 
@@ -146,11 +147,13 @@ fn turn_on(state: &mut State) -> Result {
     let inputs = read_inputs()?;
     let mut ctxs = KVec::new();
     let mut reclaim_cb = None;
-    if let Some((mut ctx, settings)) = inputs.reclaim {
+    let mut reclaim_ranges = KVec::new();
+    if let Some((mut ctx, settings, ranges)) = inputs.reclaim {
         let cb = Arc::pin_init(ReclaimCallbacks::new(settings), GFP_KERNEL)?;
         ctx.set_callbacks(cb.clone());
         ctxs.push(ctx, GFP_KERNEL)?;
         reclaim_cb = Some(cb);
+        reclaim_ranges = ranges;
     }
     let mut tier_cbs = KVec::new();
     if let Some(t) = inputs.tier {
@@ -169,6 +172,7 @@ fn turn_on(state: &mut State) -> Result {
             pr_err!("another DAMON user (DAMON_RECLAIM, DAMON_LRU_SORT or the sysfs interface) is running\n");
         }
     })?;
+    reclaim::show_monitored(&reclaim_ranges);
     state.running = Some(Running {
         layout: inputs.layout,
         kdamonds,
@@ -181,6 +185,7 @@ fn turn_on(state: &mut State) -> Result {
 /// Stops the kdamonds, if any.
 fn turn_off(state: &mut State) {
     state.running = None;
+    reclaim::show_monitored(&[]);
     tier::stopped();
 }
 
@@ -256,9 +261,10 @@ fn set_commit_inputs(lock: &mut ParamLock, commit: bool) -> Result {
         return Err(EBUSY);
     }
     let mut kdamonds = r.kdamonds.iter();
-    if let (Some((ctx, settings)), Some(cb)) = (inputs.reclaim, &r.reclaim) {
+    if let (Some((ctx, settings, ranges)), Some(cb)) = (inputs.reclaim, &r.reclaim) {
         kdamonds.next().ok_or(EINVAL)?.commit(ctx)?;
         cb.update(settings);
+        reclaim::show_monitored(&ranges);
     }
     if let Some(t) = inputs.tier {
         for (ctx, cb) in t.ctxs.into_iter().zip(r.tier.iter()) {

@@ -19,15 +19,18 @@ use crate::param_enum;
 use crate::params::check::{
     age_us, basis_points, interval_ms, interval_us, per_thousand, size, time_ms, time_us,
 };
+use crate::params::ParamValue;
 use crate::policy::{
     attrs::MonitoringAttrs,
     damos::{Watermarks, WmarkMetric},
     failcharge::{CoreQuota, Emulation},
     quota::{goal_score, Tuner, GOAL_BP},
+    ranges::{self, Range, RangesError, MAX_RANGES},
     reclaim::{ConfigError, ReclaimConfig},
 };
 use crate::quota_loop::{initial_quota, DeficitTick, QuotaLoop};
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use core::fmt;
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use kernel::{prelude::*, time::Ktime};
 
 /// What the parameters describe: the settings of the kdamond's callbacks.
@@ -91,10 +94,12 @@ module_params! {
     min_nr_regions: u64 = 10, 0o600;
     /// Maximum number of monitoring regions.
     max_nr_regions: u64 = 1_000, 0o600;
-    /// Start of the target memory region in physical address (0 with end 0: biggest System RAM).
+    /// Start of the target memory region in physical address (0 with end 0: every System RAM block).
     monitor_region_start: u64 = 0, 0o600;
-    /// End of the target memory region in physical address (0 with start 0: biggest System RAM).
+    /// End of the target memory region in physical address (0 with start 0: every System RAM block).
     monitor_region_end: u64 = 0, 0o600;
+    /// Physical address ranges [start, end) the reclaim kdamond monitors, empty when off (read-only).
+    monitored_ranges: MonitoredRanges = MonitoredRanges, 0o400;
     /// Skip anonymous pages reclamation.
     skip_anon: bool = false, 0o600;
     /// Number of regions reclamation was tried on (read-only).
@@ -115,6 +120,105 @@ module_params! {
     wanted_quota_sz: u64 = 0, 0o400;
     /// Number of reset intervals the deficit tuner wanted more than the quotas allow or reclaim gave (read-only).
     nr_quota_saturated: u64 = 0, 0o400;
+}
+
+/// The ranges `monitored_ranges` shows: those of the reclaim context last
+/// started or committed. Written and read under the parameter lock (the
+/// hooks that start and commit hold it, and so does a sysfs read), so a
+/// read never sees half an update; atomics only make the static `Sync`.
+struct RangeTable {
+    len: AtomicUsize,
+    bounds: [[AtomicU64; 2]; MAX_RANGES],
+}
+
+static MONITORED: RangeTable = RangeTable {
+    len: AtomicUsize::new(0),
+    bounds: [const { [AtomicU64::new(0), AtomicU64::new(0)] }; MAX_RANGES],
+};
+
+/// Records `r` as what the running reclaim kdamond monitors (at most
+/// [`MAX_RANGES`], which is all a context gets). Called with the
+/// parameter lock held.
+pub(crate) fn show_monitored(r: &[Range]) {
+    let n = r.len().min(MAX_RANGES);
+    for (slot, range) in MONITORED.bounds.iter().zip(r) {
+        slot[0].store(range.start, Ordering::Relaxed);
+        slot[1].store(range.end, Ordering::Relaxed);
+    }
+    MONITORED.len.store(n, Ordering::Relaxed);
+}
+
+/// `monitored_ranges`' type: a read shows [`MONITORED`], in hex,
+/// `start-end` separated by spaces. Nobody can write it (0400).
+#[derive(Clone, Copy)]
+pub struct MonitoredRanges;
+
+impl ParamValue for MonitoredRanges {
+    const TYPE_NAME: &'static str = "charp";
+
+    fn parse(_s: &[u8]) -> Result<Self> {
+        Err(EPERM)
+    }
+
+    fn show(&self, f: &mut dyn fmt::Write) -> fmt::Result {
+        let n = MONITORED.len.load(Ordering::Relaxed);
+        for (i, slot) in MONITORED.bounds.iter().take(n).enumerate() {
+            let sep = if i == 0 { "" } else { " " };
+            let (start, end) = (
+                slot[0].load(Ordering::Relaxed),
+                slot[1].load(Ordering::Relaxed),
+            );
+            write!(f, "{sep}{start:#x}-{end:#x}")?;
+        }
+        Ok(())
+    }
+
+    fn to_bits(self) -> u64 {
+        0
+    }
+
+    fn from_bits(_bits: u64) -> Self {
+        MonitoredRanges
+    }
+}
+
+/// What reclaim monitors: every System RAM resource, or the region set,
+/// and with a free-memory goal only the goal node's part of it (so that
+/// reclaiming other nodes cannot meet, or starve, the goal: on 6.12 an
+/// address filter would not do, as the quota's score histogram counts
+/// the regions filters leave out). `EINVAL`, with a message, if the goal
+/// node has no memory in the monitored range.
+fn monitored(cfg: &ReclaimConfig, loop_cfg: &LoopConfig) -> Result<KVec<Range>> {
+    let ram = mm::system_ram()?;
+    let node = if loop_cfg.free_goal_bp != 0 {
+        let (start, end) = mm::node_range(loop_cfg.nid).ok_or_else(|| {
+            pr_err!("quota_goal_nid {} has no memory\n", loop_cfg.nid);
+            EINVAL
+        })?;
+        Some(Range::new(start, end))
+    } else {
+        None
+    };
+    let mut buf = KBox::new([Range::default(); MAX_RANGES], GFP_KERNEL)?;
+    let region = Range::new(cfg.region.0, cfg.region.1);
+    let n = ranges::monitored(&ram, region, node, &mut buf[..]).map_err(|e| {
+        match e {
+            RangesError::NoMemory => pr_err!("no System RAM to monitor\n"),
+            RangesError::TooMany => pr_err!("more than {} ranges to monitor\n", MAX_RANGES),
+            RangesError::NodeOutside => pr_err!(
+                "quota_goal_nid {} has no memory in the monitored region {:#x}-{:#x}\n",
+                loop_cfg.nid,
+                region.start,
+                region.end
+            ),
+        }
+        EINVAL
+    })?;
+    let mut out = KVec::with_capacity(n, GFP_KERNEL)?;
+    for r in buf.iter().take(n) {
+        out.push(*r, GFP_KERNEL)?;
+    }
+    Ok(out)
 }
 
 /// Whether the parameters ask for the reclaim scheme.
@@ -154,7 +258,7 @@ fn config() -> ReclaimConfig {
 /// callbacks: what `enabled=Y` starts and `commit_inputs=Y` commits. A
 /// combination DAMON would refuse is refused here, with `EINVAL`, before
 /// anything runs.
-pub(crate) fn read_inputs() -> Result<(Context, Settings)> {
+pub(crate) fn read_inputs() -> Result<(Context, Settings, KVec<Range>)> {
     let cfg = config();
     let settings = Settings {
         loop_cfg: LoopConfig::read(),
@@ -177,9 +281,10 @@ pub(crate) fn read_inputs() -> Result<(Context, Settings)> {
             }
             EINVAL
         })?;
+    let ranges = monitored(&cfg, &settings.loop_cfg)?;
     let mut ctx = Context::new(Ops::PhysicalAddress)?;
     ctx.set_attrs(&cfg.attrs)?;
-    ctx.add_physical_target(cfg.region.0, cfg.region.1)?;
+    ctx.add_physical_ranges(&ranges)?;
     if reclaim.get() {
         // Goals are the module's own loop's (ReclaimCallbacks), not the core's.
         let mut scheme = cfg.scheme(&[]);
@@ -187,7 +292,7 @@ pub(crate) fn read_inputs() -> Result<(Context, Settings)> {
         scheme.quota.sz = initial_quota(l.tuner, l.cap, l.has_goals());
         ctx.add_scheme(&scheme)?;
     }
-    Ok((ctx, settings))
+    Ok((ctx, settings, ranges))
 }
 
 /// The settings of the goal loop and of fail-charge, read with the rest.

@@ -6,6 +6,7 @@
 
 use crate::bindings as b;
 use crate::policy::node::NodeMem;
+use crate::policy::ranges::{Range, MAX_RANGES};
 use crate::policy::tier::NodeInfo;
 use kernel::{bindings as kb, prelude::*};
 
@@ -50,6 +51,73 @@ pub fn node_range(nid: i32) -> Option<(u64, u64)> {
     }
     let shift = kb::PAGE_SHIFT as u64;
     Some((start_pfn << shift, (start_pfn + spanned) << shift))
+}
+
+/// What [`system_ram`]'s walk collects, in a fixed array: the callback
+/// (called between two lookups of the resource tree, without its lock)
+/// neither allocates nor fails, except when the array is full.
+struct RamWalk {
+    ranges: [Range; MAX_RANGES],
+    len: usize,
+    /// A resource did not fit.
+    overflow: bool,
+}
+
+/// `walk_iomem_res_desc()`'s callback: records one System RAM resource.
+///
+/// # Safety
+///
+/// `res` points to a valid resource and `arg` to a [`RamWalk`] that
+/// nothing else uses during the walk (what [`system_ram`] passes).
+unsafe extern "C" fn ram_walk_one(res: *mut b::resource, arg: *mut kernel::ffi::c_void) -> i32 {
+    // SAFETY: per the function's safety requirements.
+    let (walk, res) = unsafe { (&mut *arg.cast::<RamWalk>(), &*res) };
+    let Some(slot) = walk.ranges.get_mut(walk.len) else {
+        walk.overflow = true;
+        // Non-zero stops the walk.
+        return 1;
+    };
+    // A resource's end is inclusive.
+    *slot = Range::new(res.start, res.end.saturating_add(1));
+    walk.len += 1;
+    0
+}
+
+/// Every System RAM resource (`/proc/iomem`'s "System RAM" lines), in
+/// address order, as the walk finds them: what upstream 7.2's
+/// DAMON_RECLAIM monitors by default. `E2BIG` if there are more than
+/// [`MAX_RANGES`] (none is dropped silently).
+pub fn system_ram() -> Result<KVec<Range>> {
+    let mut walk = KBox::new(
+        RamWalk {
+            ranges: [Range::default(); MAX_RANGES],
+            len: 0,
+            overflow: false,
+        },
+        GFP_KERNEL,
+    )?;
+    let flags = (b::IORESOURCE_SYSTEM_RAM | b::IORESOURCE_BUSY) as kernel::ffi::c_ulong;
+    // SAFETY: the callback matches what it is given: `walk` is a valid
+    // `RamWalk` that only the callback uses until the walk returns.
+    unsafe {
+        b::walk_iomem_res_desc(
+            b::IORES_DESC_NONE as kernel::ffi::c_ulong,
+            flags,
+            0,
+            u64::MAX,
+            (&mut *walk as *mut RamWalk).cast(),
+            Some(ram_walk_one),
+        )
+    };
+    if walk.overflow {
+        pr_err!("more than {} System RAM resources\n", MAX_RANGES);
+        return Err(E2BIG);
+    }
+    let mut out = KVec::with_capacity(walk.len, GFP_KERNEL)?;
+    for r in walk.ranges.iter().take(walk.len) {
+        out.push(*r, GFP_KERNEL)?;
+    }
+    Ok(out)
 }
 
 /// The physical address range all nodes' memory spans, from the lowest

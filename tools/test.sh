@@ -15,6 +15,9 @@
 #   3c. QEMU with two NUMA nodes: parameter fuzzing with every scheme
 #      running, tiering included (tests/guest/70-fuzz.sh), and parameters
 #      at and beyond their bounds (tests/guest/72-bounds.sh);
+#   3d. QEMU with two NUMA nodes and 5 GiB, below and above the 4 GiB
+#      hole: reclaim over every System RAM block by default, and a free-
+#      memory goal on node 1 (tests/guest/allram.sh);
 #   4. the kernel with the module built in (tools/kernel/builtin.sh, an
 #      incremental build of the test kernel), booted with and without
 #      damon_autotune.enabled=Y on the command line, and with it and
@@ -179,6 +182,16 @@ tools/qemu/vm.sh --log out/numa2.log --timeout 2400 --numa 2 --mem 1024M \
 	--append "kunit.enable=0 $numa_append" run-all.sh 70 72
 # shellcheck disable=SC2046
 vm_counts numa2 $? out/numa2.log $(expect 70-fuzz.sh 72-bounds.sh kmemleak)
+
+# 3d. Reclaim over every System RAM block, and a node's free-memory goal:
+# two nodes, 5 GiB, which q35 places below and above the 4 GiB hole
+# (tests/guest/allram.sh).
+stage vm_allram
+rm -f out/allram.log
+tools/qemu/vm.sh --log out/allram.log --timeout 900 --numa 2 --mem 5G --disk 256M \
+	--append "kunit.enable=0" run-all.sh allram.sh
+# shellcheck disable=SC2046
+vm_counts allram $? out/allram.log $(expect allram.sh kmemleak)
 
 # 4. The kernel with damon_autotune built in, derived from the test kernel
 # by an incremental build: booted with and without enabled=Y.

@@ -5,4 +5,5 @@
  * module uses; everything else comes from the kernel crate's own bindings.
  */
 #include <linux/damon.h>
+#include <linux/ioport.h>
 #include <linux/psi.h>

@@ -5,6 +5,7 @@
 use super::{callbacks::Shared, scheme, to_result, Kdamond, MonitoringAttrs, SchemeRef, Schemes};
 use crate::bindings as b;
 use crate::policy::damos::SchemeSpec;
+use crate::policy::ranges::{self, Range, MAX_RANGES};
 use core::ptr::NonNull;
 use kernel::prelude::*;
 
@@ -117,12 +118,61 @@ impl Context {
         Ok((start as u64, end as u64))
     }
 
-    /// Adds a target monitoring the physical memory of NUMA node `nid`
-    /// (from its first to its last page frame). `EINVAL` if the node is
-    /// not online or has no memory.
-    pub fn add_node_target(&mut self, nid: i32) -> Result<(u64, u64)> {
+    /// Adds a target on the physical address space monitoring every range
+    /// of `ranges`, one region each at first (upstream 7.2's DAMON_RECLAIM
+    /// default, on every System RAM resource). The ranges must be as
+    /// [`ranges::normalize`] leaves them: page-aligned, non-empty, sorted
+    /// and apart; anything else, or no range, is refused with `EINVAL`.
+    pub fn add_physical_ranges(&mut self, ranges: &[Range]) -> Result {
+        let mut raw = KVec::with_capacity(ranges.len(), GFP_KERNEL)?;
+        let mut prev_end = None;
+        for r in ranges {
+            let aligned = |v: u64| v % crate::policy::damos::MIN_REGION == 0;
+            if r.is_empty() || !aligned(r.start) || !aligned(r.end) {
+                return Err(EINVAL);
+            }
+            if prev_end.is_some_and(|e| e >= r.start) {
+                return Err(EINVAL);
+            }
+            prev_end = Some(r.end);
+            raw.push(
+                b::damon_addr_range {
+                    start: usize::try_from(r.start).map_err(|_| EINVAL)?,
+                    end: usize::try_from(r.end).map_err(|_| EINVAL)?,
+                },
+                GFP_KERNEL,
+            )?;
+        }
+        let nr = kernel::ffi::c_uint::try_from(raw.len()).map_err(|_| EINVAL)?;
+        if nr == 0 {
+            return Err(EINVAL);
+        }
+        // SAFETY: no preconditions.
+        let t = NonNull::new(unsafe { b::damon_new_target() }).ok_or(ENOMEM)?;
+        // SAFETY: `t` is valid and in no context; the context owns it from
+        // now on (destroying the context frees it, also on error below).
+        unsafe { b::damon_add_target(self.ptr.as_ptr(), t.as_ptr()) };
+        // SAFETY: `t` is a valid target of a context that is not running;
+        // `raw` holds `nr` ranges, valid for the duration of the call (DAMON
+        // copies them into regions).
+        to_result(unsafe { b::damon_set_regions(t.as_ptr(), raw.as_mut_ptr(), nr) })
+    }
+
+    /// Adds a target monitoring the physical memory of NUMA node `nid`:
+    /// the parts of the System RAM resources within the node's span (its
+    /// first to its last page frame), so that a hole the span covers (the
+    /// PCI hole below 4 GiB, on a node with memory on both sides) is not
+    /// monitored. Returns the number of ranges. `EINVAL` if the node is not
+    /// online or has no memory, `E2BIG` for too many System RAM resources.
+    pub fn add_node_target(&mut self, nid: i32) -> Result<usize> {
         let (start, end) = crate::mm::node_range(nid).ok_or(EINVAL)?;
-        self.add_physical_target(start, end)
+        let ram = crate::mm::system_ram()?;
+        let mut buf = KBox::new([Range::default(); MAX_RANGES], GFP_KERNEL)?;
+        let node = Some(Range::new(start, end));
+        let n =
+            ranges::monitored(&ram, Range::default(), node, &mut buf[..]).map_err(|_| EINVAL)?;
+        self.add_physical_ranges(buf.get(..n).ok_or(EINVAL)?)?;
+        Ok(n)
     }
 
     /// Adds a scheme built from `spec`. `EINVAL` if DAMON would refuse it.

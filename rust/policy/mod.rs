@@ -15,6 +15,7 @@ pub mod min_age;
 pub mod min_age_model;
 pub mod node;
 pub mod quota;
+pub mod ranges;
 pub mod reclaim;
 pub mod tier;
 pub mod tier_control;

@@ -30,7 +30,7 @@ pub struct ReclaimConfig {
     /// Watermarks on the free memory rate (per thousand), checked every
     /// `interval_us`.
     pub wmarks: Watermarks,
-    /// Monitored physical range; (0, 0) is the biggest System RAM block.
+    /// Monitored physical range; (0, 0) is every System RAM block.
     pub region: (u64, u64),
     /// Leave anonymous pages alone.
     pub skip_anon: bool,

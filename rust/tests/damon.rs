@@ -8,6 +8,7 @@ use crate::kunit_suite;
 use crate::policy::damos::{
     AccessPattern, Action, Filter, Goal, GoalMetric, Quota, SchemeSpec, Watermarks, WmarkMetric,
 };
+use crate::policy::ranges::Range;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use kernel::{prelude::*, sync::Arc};
 
@@ -137,12 +138,50 @@ fn physical_target_ranges(t: &mut Test) {
     t.expect_eq(ctx.add_physical_target(4096, 8192), Ok((4096, 8192)));
     t.expect_err(ctx.add_physical_target(8192, 4096), EINVAL);
     t.expect_err(ctx.add_physical_target(4096, 4096), EINVAL);
-    if let Some((start, end)) = t.expect_ok(ctx.add_node_target(0)) {
-        t.expect(start < end, "node 0 has memory");
+    if let Some(n) = t.expect_ok(ctx.add_node_target(0)) {
+        t.expect(n >= 1, "node 0 has memory in System RAM");
     }
     t.expect_err(ctx.add_node_target(-1), EINVAL);
     t.expect_err(ctx.add_node_target(63), EINVAL);
     t.expect_err(ctx.add_node_target(4096), EINVAL);
+}
+
+/// Every System RAM resource is found, in order and apart; a target gets
+/// them all, and ranges DAMON would refuse are refused before it sees
+/// them.
+fn system_ram_ranges(t: &mut Test) {
+    let Some(ram) = t.expect_ok(crate::mm::system_ram()) else {
+        return;
+    };
+    t.expect(!ram.is_empty(), "there is System RAM");
+    t.expect(
+        ram.windows(2).all(|w| w[0].end <= w[1].start),
+        "System RAM resources come in address order, apart",
+    );
+    let Some(mut ctx) = t.expect_ok(Context::new(Ops::PhysicalAddress)) else {
+        return;
+    };
+    let mut buf = [Range::default(); 8];
+    let mut n = 0;
+    for (slot, r) in buf.iter_mut().zip(ram.iter()) {
+        *slot = *r;
+        n += 1;
+    }
+    let n = crate::policy::ranges::normalize(&mut buf[..n]);
+    t.expect_ok(ctx.add_physical_ranges(&buf[..n]));
+    let page = |p: u64| p * 4096;
+    for bad in [
+        &[][..],
+        &[Range::new(page(2), page(1))][..],
+        &[Range::new(page(1), page(1) + 1)][..],
+        &[Range::new(page(4), page(8)), Range::new(page(1), page(2))][..],
+        &[Range::new(page(1), page(4)), Range::new(page(4), page(8))][..],
+    ] {
+        t.expect_err(ctx.add_physical_ranges(bad), EINVAL);
+    }
+    t.expect_ok(
+        ctx.add_physical_ranges(&[Range::new(page(1), page(4)), Range::new(page(5), page(8))]),
+    );
 }
 
 /// Schemes are built as described, goals and filters included, and read
@@ -393,6 +432,7 @@ kunit_suite!(
         new_context_has_default_attrs,
         set_attrs_validates,
         physical_target_ranges,
+        system_ram_ranges,
         two_schemes_with_goals,
         invalid_schemes_are_refused,
         commit_changed_copy,

@@ -13,6 +13,7 @@ use crate::policy::{
     min_age_model::{direction_changes_under_noise, periods_at_least, run, Workload},
     node::NodeMem,
     quota::{feed_loop_next_input, goal_score, Allowance, GoalLoop, Tuner},
+    ranges::{monitored, Range, RangesError},
     reclaim::{ConfigError, DEFAULT},
     tier::{self, detect, ChainError, NodeChain, NodeInfo},
     tier_control::{demote_want, promote_budget, promote_demand, Goals, Incoming, TierNode},
@@ -321,6 +322,30 @@ fn tier_exchange(t: &mut Test) {
     t.expect_eq(demote_want(&roomy, inc(demand), inc(0), &g), 0);
 }
 
+/// The monitored ranges: every System RAM block by default, a set region
+/// as it is, clipped to a goal node, refused when the node is outside.
+fn monitored_ranges(t: &mut Test) {
+    const G: u64 = 1 << 30;
+    let ram = [Range::new(0x10_0000, 2 * G), Range::new(4 * G, 7 * G)];
+    let mut out = [Range::default(); 4];
+    t.expect_eq(monitored(&ram, Range::default(), None, &mut out), Ok(2));
+    t.expect_eq(out[1], Range::new(4 * G, 7 * G));
+    let node1 = Range::new(5 * G, 7 * G);
+    t.expect_eq(
+        monitored(&ram, Range::default(), Some(node1), &mut out),
+        Ok(1),
+    );
+    t.expect_eq(out[0], node1);
+    t.expect_eq(
+        monitored(&ram, Range::new(G, 2 * G), Some(node1), &mut out),
+        Err(RangesError::NodeOutside),
+    );
+    t.expect_eq(
+        monitored(&ram, Range::default(), None, &mut out[..1]),
+        Err(RangesError::TooMany),
+    );
+}
+
 kunit_suite!(
     damon_autotune_policy,
     [
@@ -339,5 +364,6 @@ kunit_suite!(
         tier_detection,
         tier_schemes,
         tier_exchange,
+        monitored_ranges,
     ]
 );

@@ -55,24 +55,6 @@ start_masim /tmp/bt.cfg --loops 0 --bind cold:0 --bind hot:1 || die "masim: $(ta
 hot_at=$(sed -n 's/^masim: region hot at //p' /tmp/masim.log)
 cold_at=$(sed -n 's/^masim: region cold at //p' /tmp/masim.log)
 
-# node_range NID: "START END", the node's physical address range: from the
-# lowest start_pfn to the highest start_pfn + spanned of its populated
-# zones in /proc/zoneinfo (always there; the memory blocks of
-# /sys/devices/system/memory need CONFIG_MEMORY_HOTPLUG). The same span
-# as the module's (pgdat's node_start_pfn + node_spanned_pages), holes
-# included; 4 KiB pages.
-node_range() {
-	awk -v n="$1," '
-	$1 == "Node" { on = ($2 == n); sp = 0 }
-	on && $1 == "spanned" { sp = $2 }
-	on && $1 == "start_pfn:" && sp > 0 {
-		if (!seen || $2 < lo) lo = $2
-		if ($2 + sp > hi) hi = $2 + sp
-		seen = 1
-	}
-	END { if (seen) printf "%.0f %.0f\n", lo * 4096, hi * 4096 }' /proc/zoneinfo
-}
-
 # static_context KDAMOND NODE: kdamond KDAMOND's one paddr context over
 # NODE's memory, with the module's tiering intervals and region numbers,
 # and one scheme directory (schemes/0) with a fixed 200 MiB per 1 s quota

@@ -202,6 +202,32 @@ fill_page_cache() {
 	truncate -s "${2}K" "$1" && cat "$1" > /dev/null
 }
 
+# node_range NID: "START END", the node's physical address range: from the
+# lowest start_pfn to the highest start_pfn + spanned of its populated
+# zones in /proc/zoneinfo (always there; the memory blocks of
+# /sys/devices/system/memory need CONFIG_MEMORY_HOTPLUG). The same span
+# as the module's (pgdat's node_start_pfn + node_spanned_pages), holes
+# included; 4 KiB pages.
+node_range() {
+	awk -v n="$1," '
+	$1 == "Node" { on = ($2 == n); sp = 0 }
+	on && $1 == "spanned" { sp = $2 }
+	on && $1 == "start_pfn:" && sp > 0 {
+		if (!seen || $2 < lo) lo = $2
+		if ($2 + sp > hi) hi = $2 + sp
+		seen = 1
+	}
+	END { if (seen) printf "%.0f %.0f\n", lo * 4096, hi * 4096 }' /proc/zoneinfo
+}
+
+# zone_pages NODE ZONE FIELD: FIELD of NODE's zone ZONE in /proc/zoneinfo
+# (pages; e.g. nr_free_pages, nr_zone_inactive_file), empty if absent.
+zone_pages() {
+	awk -v n="$1," -v z="$2" -v f="$3" '
+	$1 == "Node" { on = ($2 == n && $4 == z) }
+	on && $1 == f { print $2; exit }' /proc/zoneinfo
+}
+
 # node_free_bp NODE: free memory of NODE in bp of its memory.
 node_free_bp() {
 	awk '/MemTotal/ {t = $4} /MemFree/ {f = $4} END {print int(f * 10000 / t)}' \
