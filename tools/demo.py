@@ -11,7 +11,9 @@ and the same series as a PNG plot (with matplotlib; without it, one line
 saying the plot was skipped). Exits 1 if the guest printed no sample.
 """
 import argparse
+import os
 import re
+import stat
 import sys
 import time
 
@@ -21,6 +23,9 @@ INFO = re.compile(r"(demo: .*|guest: .*|vm\.sh: .*|itest: not ok .*)$")
 # |free1 - goal| within which the goal counts as reached.
 REACHED_BP = 50
 
+# What a sample must have (a line a kernel message broke into is dropped).
+KEYS = ("t", "free0_bp", "free1_bp", "quota", "min_age_us", "swpout", "promoted",
+        "demoted", "refaults", "acc_ms", "hot0")
 HEADER = ("    t   free0/goal    free1/goal    quota  min_age  swapped  promoted"
           "  demoted  refault/s  acc/ms  hot@0")
 
@@ -85,7 +90,10 @@ class Demo:
         line = line.rstrip("\r\n")
         m = SAMPLE.search(line)
         if m:
-            self.samples.append(fields(m.group(1)))
+            f = fields(m.group(1))
+            if not all(isinstance(f.get(k), float) for k in KEYS):
+                return None
+            self.samples.append(f)
             text = self.row(self.samples[-1])
             return HEADER + "\n" + text if len(self.samples) == 1 else text
         m = START.search(line)
@@ -216,7 +224,8 @@ def main():
         print(line)
     if a.plot and demo.samples:
         print(demo.plot(a.plot))
-    if first:
+    # Piped live from the VM (tools/run.sh), not replayed from a file.
+    if first and stat.S_ISFIFO(os.fstat(sys.stdin.fileno()).st_mode):
         print(f"run: the VM ran {time.monotonic() - first:.0f} s (wall clock, from its first console line)")
     return 0 if demo.samples else 1
 
