@@ -110,20 +110,24 @@ class Demo:
         out = [f"summary ({'damon_autotune' if mode == 'autotune' else 'DAMON_RECLAIM'},"
                f" {s[-1]['t']:.0f} s, {len(s)} samples):"]
         goal = self.goal(1)
-        if goal is not None:
-            who = "" if mode == "autotune" else " (a reference: DAMON_RECLAIM has no goal)"
+        if goal is not None and mode != "autotune":
+            free = [x["free1_bp"] for x in s]
+            out.append(f"  node 1 free: {pct(free[0])} at the start, {pct(free[-1])} at the end"
+                       f" ({pct(min(free))} to {pct(max(free))}); DAMON_RECLAIM has no goal"
+                       f" (damon_autotune's is {pct(goal)})")
+        elif goal is not None:
             reached = next((x for x in s if abs(x["free1_bp"] - goal) <= REACHED_BP
                             or x["free1_bp"] >= goal), None)
             if reached:
                 after = [abs(x["free1_bp"] - goal) for x in s if x["t"] >= reached["t"]]
                 after.sort()
-                out.append(f"  goal (node 1 {pct(goal)} free){who}: reached after"
+                out.append(f"  goal (node 1 {pct(goal)} free): reached after"
                            f" {reached['t']:.0f} s, then held within {after[-1]:.0f} bp"
                            f" (median {after[len(after) // 2]:.0f} bp);"
                            f" {pct(s[0]['free1_bp'])} free at the start")
             else:
                 best = max(x["free1_bp"] for x in s)
-                out.append(f"  goal (node 1 {pct(goal)} free){who}: NOT reached in"
+                out.append(f"  goal (node 1 {pct(goal)} free): NOT reached in"
                            f" {s[-1]['t']:.0f} s: {pct(s[0]['free1_bp'])} free at the start,"
                            f" {pct(s[-1]['free1_bp'])} at the end, best {pct(best)}")
         ages = [x["min_age_us"] for x in s]
