@@ -44,10 +44,13 @@ py=python3
 log=out/demo-$mode.log png=out/demo-$mode.png
 rm -f "$log" "$png"
 echo "run: $mode demo on the $kernel kernel, $secs s of workload; console in $log"
-tools/qemu/vm.sh --kernel "$kdir/arch/x86/boot/bzImage" --module "$src/damon_autotune.ko" \
+# In a session of its own, so that an interrupt (^C stops the pipe below)
+# stops QEMU too instead of leaving it to run, holding the VM lock.
+setsid tools/qemu/vm.sh --kernel "$kdir/arch/x86/boot/bzImage" --module "$src/damon_autotune.ko" \
 	--numa 2 --mem 1024M --swap 1G --append "kunit.enable=0" --log "$log" --timeout $((secs + 300)) \
 	demo.sh "$mode" "$secs" &
 vm=$!
+trap 'kill -- -$vm 2>/dev/null; exit 130' INT TERM
 # The console as it grows, until vm.sh exits (tail -F waits for the log,
 # which vm.sh creates once it has the VM lock).
 tail -F -n +1 --pid=$vm "$log" 2>/dev/null | "$py" -u tools/demo.py --plot "$png" || true
