@@ -5,8 +5,8 @@
 #
 # Builds the benchmark kernel if it is not cached (tools/kernel/prepare.sh
 # bench: no debug options, DAMON_RECLAIM built in and fixed) and the module
-# against it, boots a VM with two NUMA nodes of 512 MiB and a 1 GiB swap
-# disk, and runs tests/guest/demo.sh there: a masim workload with a hot
+# against it (in out/demo-module-src-KERNEL), boots a VM with two NUMA
+# nodes of 512 MiB and a 1 GiB swap disk, and runs tests/guest/demo.sh there: a masim workload with a hot
 # set, warm sets used in turn and a cold set, under damon_autotune (reclaim
 # to a free-memory goal with min_age tuning, fail-charge and tiering) or,
 # with "reclaim" (`make run DEMO=reclaim`), under DAMON_RECLAIM. While the
@@ -32,7 +32,7 @@ tools/kernel/prepare.sh "$kernel" >out/demo-kernel.log 2>&1 || { tail -n 30 out/
 kdir=$(tools/kernel/prepare.sh --dir "$kernel")
 # The module, built from a copy of the sources against that kernel (the
 # tree's own damon_autotune.ko stays the test kernel's).
-src=out/demo-module-src
+src=out/demo-module-src-$kernel
 rsync -a --delete --exclude out --exclude .git --exclude rust/host/target ./ "$src/"
 make -s -C "$src" KDIR="$kdir" modules >out/demo-build.log 2>&1 || { tail -n 30 out/demo-build.log; exit 1; }
 mkdir -p out/guest-bin
@@ -41,7 +41,10 @@ gcc -static -O2 -o out/guest-bin/masim tools/workload/masim.c
 # Debian's python3 first: python3-matplotlib installs there.
 py=python3
 [ -x /usr/bin/python3 ] && py=/usr/bin/python3
-log=out/demo-$mode.log png=out/demo-$mode.png
+# The benchmark kernel's run is out/demo-MODE.*, another's out/demo-MODE-KERNEL.*.
+tag=$mode
+[ "$kernel" = bench ] || tag=$mode-$kernel
+log=out/demo-$tag.log png=out/demo-$tag.png
 rm -f "$log" "$png"
 echo "run: $mode demo on the $kernel kernel, $secs s of workload; console in $log"
 # In a session of its own, so that an interrupt (^C stops the pipe below)
