@@ -28,8 +28,10 @@ case $mode in autotune | reclaim) ;; *) echo "run: unknown demo '$mode' (autotun
 kernel=${KERNEL:-bench}
 mkdir -p out
 
-tools/kernel/prepare.sh "$kernel" >out/demo-kernel.log 2>&1 || { tail -n 30 out/demo-kernel.log; exit 1; }
 kdir=$(tools/kernel/prepare.sh --dir "$kernel")
+[ -f "$kdir/arch/x86/boot/bzImage" ] ||
+	echo "run: building the $kernel kernel, once (about 13 minutes on 2 cores; log in out/demo-kernel.log)"
+tools/kernel/prepare.sh "$kernel" >out/demo-kernel.log 2>&1 || { tail -n 30 out/demo-kernel.log; exit 1; }
 # The module, built from a copy of the sources against that kernel (the
 # tree's own damon_autotune.ko stays the test kernel's).
 src=out/demo-module-src-$kernel
