@@ -6,7 +6,8 @@
 #   make modules_install / clean
 #   make setup           install the toolchain, packages and kernel source
 #   make kernel          prepare and build the test kernel (cached)
-#   make run             the demo: boot a VM, load the module, show it working
+#   make run             the demo: damon_autotune at work in a VM (about 3 minutes);
+#                        DEMO=reclaim runs DAMON_RECLAIM on the same workload
 #   make test            every test: host, build checks, KUnit and integration in QEMU
 #   make test-full       the same, with the reliability tests at full size
 #   make bench           the benchmark (builds the benchmark kernel; about an hour)
@@ -35,8 +36,11 @@ setup:
 kernel: setup
 	tools/kernel/prepare.sh test
 
-run: kernel
-	tools/run.sh
+# The demo runs on the benchmark kernel (no debug options, DAMON_RECLAIM
+# fixed), which tools/run.sh prepares: see there why.
+DEMO ?= autotune
+run: setup
+	tools/run.sh $(DEMO)
 
 test: kernel
 	tools/test.sh
