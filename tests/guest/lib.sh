@@ -182,6 +182,9 @@ wait_until() {
 # /tmp/masim.log.
 start_masim() {
 	local cfg=$1; shift
+	# The previous run's log goes first: the background job truncates it
+	# only once it runs, and until then its "regions ready" would pass.
+	rm -f /tmp/masim.log
 	masim "$@" "$cfg" > /tmp/masim.log 2>&1 &
 	masim_pid=$!
 	wait_until 180 masim_ready_or_dead && grep -q "regions ready" /tmp/masim.log
