@@ -6,10 +6,17 @@
 #      allowed, the kernel patch checked against what the module imports,
 #      a DKMS build and install (tools/dkms-test.sh), every parameter
 #      documented in Documentation/admin-guide.rst;
-#   3. QEMU: one boot of the test kernel (KASAN, kmemleak, lockdep, ...):
+#   3. the benchmark kernel (tools/kernel/prepare.sh bench: no debug
+#      options) and the module built against it from a copy of the sources
+#      (out/bench-module-src), for the effect VM and step 5;
+#   3a. QEMU: one boot of the test kernel (KASAN, kmemleak, lockdep, ...):
 #      DAMON's own KUnit suites at boot, the module's KUnit suites when it
-#      is loaded, then the integration checks in tests/guest/; the console
-#      must stay clean;
+#      is loaded, then the checks of parameters, parity with DAMON_RECLAIM,
+#      the admin guide's examples, fuzzing, bounds, life cycles and fault
+#      injection in tests/guest/; the console must stay clean;
+#   3e. QEMU on the benchmark kernel: the memory-heavy effect tests
+#      (reclaim, its parameters, quota_ms, watermarks, goals, fail-charge,
+#      min_age; tests/guest/30-60), behaviour, not memory safety;
 #   3b. QEMU with three emulated NUMA nodes (node 0 with the CPUs, nodes
 #      1 and 2 CPU-less): memory tiering (tests/guest/tier.sh);
 #   3c. QEMU with two NUMA nodes: parameter fuzzing with every scheme
@@ -22,9 +29,9 @@
 #      incremental build of the test kernel), booted with and without
 #      damon_autotune.enabled=Y on the command line, and with it and
 #      parameters init refuses;
-#   5. on the benchmark kernel (no debug options: behaviour, not memory
-#      safety), tiering where it is needed (tests/guest/tier-full.sh, three
-#      emulated NUMA nodes, fast nodes full of cold memory), then the
+#   5. on the benchmark kernel, tiering where it is needed
+#      (tests/guest/tier-full.sh, three emulated NUMA nodes, fast nodes
+#      full of cold memory), then the
 #      benchmark's smoke test (tools/bench/bench.py --quick --check)
 #      on the benchmark kernel (no debug options, DAMON_RECLAIM fixed):
 #      every run finishes with a clean console and sane numbers; no
@@ -145,16 +152,34 @@ result doc_examples_extracted $?
 tools/qemu/check-console-selftest.py >out/check-console-selftest.log 2>&1
 result console_checker_selftest $? "see out/check-console-selftest.log"
 
-# 3. QEMU: KUnit and integration. The files each VM must run, by name (a
+# 3. The benchmark kernel and the module built against it, from a copy of
+# the sources (leaving the test build alone): the effect VM (3e) and the
+# benchmark (5) run on it.
+stage bench_kernel_build
+tools/kernel/prepare.sh bench >out/bench-kernel.log 2>&1
+bench_ok=$?
+result bench_kernel_builds $bench_ok "see out/bench-kernel.log"
+if [ $bench_ok = 0 ]; then
+	bench_kdir=$(tools/kernel/prepare.sh --dir bench)
+	rm -rf out/bench-module-src
+	rsync -a --exclude out --exclude .git --exclude rust/host/target ./ out/bench-module-src/
+	make -s -C out/bench-module-src clean >/dev/null 2>&1
+	make -s -C out/bench-module-src KDIR="$bench_kdir" modules >out/bench-module.log 2>&1
+	bench_ok=$?
+	result bench_module_builds $bench_ok "see out/bench-module.log"
+fi
+
+# 3a. QEMU: KUnit and integration. The files each VM must run, by name (a
 # file deleted or renamed, or one that ran and is not listed, fails).
+main_nrs="05 10 15 20 25 70 72 80 90"
 main_files="05-reclaim-parity.sh 10-module.sh 15-modprobe.sh 20-params.sh 25-doc-examples.sh
-	30-reclaim.sh 35-reclaim-params.sh 40-goal.sh 50-failcharge.sh 60-min-age.sh 70-fuzz.sh
-	72-bounds.sh 80-lifecycle.sh 90-faults.sh kmemleak"
+	70-fuzz.sh 72-bounds.sh 80-lifecycle.sh 90-faults.sh kmemleak"
 expect() { for f in "$@"; do echo "--expect $f"; done; }
 stage vm_main
 rm -f out/console.log
-tools/qemu/vm.sh --log out/console.log --timeout 4200 --mem 768M --swap 512M --disk 768M \
-	--append "$append" run-all.sh
+# shellcheck disable=SC2086
+tools/qemu/vm.sh --log out/console.log --timeout 2400 --mem 768M \
+	--append "$append" run-all.sh $main_nrs
 # shellcheck disable=SC2046
 vm_counts main $? out/console.log $(expect $main_files) \
 	--suite damon --suite damon-operations --suite damon-sysfs \
@@ -163,6 +188,24 @@ vm_counts main $? out/console.log $(expect $main_files) \
 	--require-case damon_autotune_damon.start_is_exclusive_and_drop_stops \
 	--require-case damon_autotune_damon.callbacks_see_statistics \
 	--require-case damon_autotune_damon.commit_into_running
+
+# 3e. The memory-heavy effect tests, on the benchmark kernel (no KUnit
+# there: prepare.sh bench drops DAMON's KUnit options, and the module's
+# suites are not run either). A swap disk and a scratch disk.
+effects_nrs="30 35 36 37 40 50 60"
+effects_files="30-reclaim.sh 35-reclaim-params.sh 36-quota-ms.sh 37-watermarks.sh 40-goal.sh
+	50-failcharge.sh 60-min-age.sh kmemleak"
+if [ $bench_ok = 0 ]; then
+	stage vm_effects
+	rm -f out/effects.log
+	# shellcheck disable=SC2086
+	tools/qemu/vm.sh --kernel "$bench_kdir/arch/x86/boot/bzImage" \
+		--module out/bench-module-src/damon_autotune.ko --log out/effects.log \
+		--timeout 2400 --mem 768M --swap 512M --disk 768M \
+		--append "kunit.enable=0" run-all.sh $effects_nrs
+	# shellcheck disable=SC2046
+	vm_counts effects $? out/effects.log $(expect $effects_files)
+fi
 
 # 3b. Memory tiering across three emulated NUMA nodes, 512 MiB each.
 stage vm_tier
@@ -214,21 +257,11 @@ if [ $rc = 0 ]; then
 	done
 fi
 
-# 5. The benchmark's smoke test.
-stage bench_kernel_build
-tools/kernel/prepare.sh bench >out/bench-kernel.log 2>&1
-rc=$?
-result bench_kernel_builds $rc "see out/bench-kernel.log"
-if [ $rc = 0 ]; then
-	# Tiering where it is needed, on this kernel (no debug options): a
-	# copy of the sources built against it, leaving the test build alone.
+# 5. On the benchmark kernel (built in 3): tiering where it is needed,
+# then the benchmark's smoke test.
+if [ $bench_ok = 0 ]; then
 	stage vm_tier_full
-	bench_kdir=$(tools/kernel/prepare.sh --dir bench)
-	rm -rf out/bench-module-src out/tier-full.log
-	rsync -a --exclude out --exclude .git --exclude rust/host/target ./ out/bench-module-src/
-	make -s -C out/bench-module-src clean >/dev/null 2>&1
-	make -s -C out/bench-module-src KDIR="$bench_kdir" modules >out/bench-module.log 2>&1
-	result bench_module_builds $? "see out/bench-module.log"
+	rm -f out/tier-full.log
 	tools/qemu/vm.sh --kernel "$bench_kdir/arch/x86/boot/bzImage" \
 		--module out/bench-module-src/damon_autotune.ko --log out/tier-full.log \
 		--timeout 1500 --numa 3 --mem 1536M --append "kunit.enable=0" run-all.sh tier-full.sh $tier_full_phases

@@ -5,8 +5,7 @@
 # another notation reads back the same (0x10 for a number, 0 for a
 # boolean, which is N by default everywhere), and a word is refused with
 # the same error (or both are read-only and refuse any write alike).
-R=/sys/module/damon_reclaim/parameters
-itest_plan $((2 + 3 * $(ls /sys/module/damon_reclaim/parameters 2>/dev/null | wc -l)))
+itest_plan $((2 + 3 * $(ls $R 2>/dev/null | wc -l)))
 
 check parity_damon_reclaim_built_in test -d $R
 rmmod damon_autotune 2>/dev/null

@@ -111,6 +111,40 @@ check_eq() {
 	if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "got '$2', expected '$3'"; fi
 }
 
+# DAMON_RECLAIM's parameters (it is built into the test and benchmark
+# kernels).
+R=/sys/module/damon_reclaim/parameters
+
+# reclaimer_on DIR NAME=VALUE...: the reclaimer whose parameters are in
+# DIR ($P: damon_autotune, loaded and disabled; $R: DAMON_RECLAIM,
+# disabled) gets each NAME=VALUE, in order, then enabled=Y; succeeds once
+# its kdamond runs. Only one of them can run at a time.
+reclaimer_on() {
+	local d=$1 kv; shift
+	for kv in "$@"; do
+		echo "${kv#*=}" > "$d/${kv%%=*}" || return 1
+	done
+	echo Y > "$d/enabled" && wait_until 10 sh -c "[ \$(cat $d/kdamond_pid) -gt 0 ]"
+}
+
+# reclaimer_off DIR: that reclaimer disabled, its kdamond gone.
+reclaimer_off() {
+	local pid
+	pid=$(cat "$1/kdamond_pid")
+	echo N > "$1/enabled" && wait_until 10 kdamond_gone "$pid"
+}
+
+# params_save DIR NAME...: prints NAME=VALUE for each parameter NAME in
+# DIR, for params_restore DIR "$(params_save DIR NAME...)".
+params_save() {
+	local d=$1 n; shift
+	for n in "$@"; do echo "$n=$(cat "$d/$n")"; done
+}
+params_restore() {
+	local kv
+	for kv in $2; do echo "${kv#*=}" > "$1/${kv%%=*}"; done
+}
+
 # param NAME: a parameter's value.
 param() { cat "$P/$1"; }
 
@@ -148,6 +182,9 @@ wait_until() {
 # /tmp/masim.log.
 start_masim() {
 	local cfg=$1; shift
+	# The previous run's log goes first: the background job truncates it
+	# only once it runs, and until then its "regions ready" would pass.
+	rm -f /tmp/masim.log
 	masim "$@" "$cfg" > /tmp/masim.log 2>&1 &
 	masim_pid=$!
 	wait_until 180 masim_ready_or_dead && grep -q "regions ready" /tmp/masim.log

@@ -12,9 +12,11 @@
 # 4. chain detected (0,1,2): hot and cold sets on node 2; the hot set climbs
 #    two tiers, the cold set stays;
 # 5. reclaim and tiering in one group; commits.
+# In 2 and 3, tier_used_bp and tier_free_bp agree with each node's meminfo
+# within 50 bp: with node 0 mostly free, then about 80% used.
 # Each phase prints its trajectory every 5 s ("tier: ..."), the figures the
 # notes and the benchmark quote.
-itest_plan 65
+itest_plan 69
 limit=${1:-120}
 
 check tier_vm_has_three_nodes [ -d /sys/devices/system/node/node2 ]
@@ -36,6 +38,37 @@ check_fails_with EINVAL tier_zero_reset_interval_refused set_param tier_demote_q
 check_fails_with EACCES tier_read_only_stat set_param tier_promote_bytes_migrated 1
 check_eq tier_active_nodes_off "$(param tier_active_nodes)" ""
 rmmod damon_autotune
+
+# bp_off FIELD: the largest difference, in bp, between tier_FIELD_bp
+# (FIELD is used or free) and the FIELD memory of each node of the chain
+# in its meminfo (node_free_bp), or "x" if the value does not have one
+# number per node. Prints both lists too.
+bp_off() {
+	local nodes vals n v m d i=0 worst=0 mine=""
+	nodes=$(param tier_active_nodes)
+	vals=$(param "tier_${1}_bp")
+	for n in $(echo "$nodes" | tr , ' '); do
+		i=$((i + 1))
+		v=$(echo "$vals" | cut -d, -f$i)
+		m=$(node_free_bp "$n")
+		is_int "$v" "$m" || { echo "x: tier_${1}_bp '$vals', nodes '$nodes'"; return; }
+		[ "$1" = used ] && m=$((10000 - m))
+		mine="$mine${mine:+,}$m"
+		d=$((v - m))
+		[ $d -lt 0 ] && d=$((-d))
+		[ $d -gt $worst ] && worst=$d
+	done
+	[ $i -gt 0 ] && [ "$(echo "$vals" | tr , '\n' | wc -l)" -eq $i ] ||
+		{ echo "x: tier_${1}_bp '$vals', nodes '$nodes'"; return; }
+	echo "$worst: tier_${1}_bp $vals, meminfo $mine"
+}
+# bp_agree FIELD: bp_off FIELD is at most 50 (prints it).
+bp_agree() {
+	local off
+	off=$(bp_off "$1")
+	echo "$off"
+	is_int "${off%%:*}" && [ "${off%%:*}" -le 50 ]
+}
 
 # hot_run CHAIN NODE: hot (32 MiB, touched all the time) and cold (64 MiB,
 # never touched again) sets on NODE, tiering on CHAIN ("" detects it), for
@@ -64,6 +97,11 @@ check_eq tier2_one_kdamond_per_node "$(nr_kdamonds)" 2
 check tier2_hot_set_on_node0 [ "$(region_share hot 0)" -ge 50 ]
 check tier2_cold_set_stays [ "$(region_share cold 1)" -ge 80 ]
 check tier2_promoted [ "$(param tier_promote_bytes_migrated)" -gt 0 ]
+# Each node's kdamond updates its value after each aggregation interval:
+# within 10 s.
+check tier2_used_bp_is_meminfos wait_until 10 bp_agree used
+check tier2_free_bp_is_meminfos wait_until 10 bp_agree free
+echo "tier: tier2: $(bp_off used); $(bp_off free)"
 check tier2_disable set_param enabled N
 check tier2_kdamonds_stop wait_until 10 sh -c '[ $(cat /proc/[0-9]*/comm | grep -c ^kdamond) = 0 ]'
 check_eq tier2_no_active_chain "$(param tier_active_nodes)" ""
@@ -101,6 +139,9 @@ check tier_demote_stops_near_goal [ "$held" -le 3500 ]
 check tier_demote_not_everything [ "$left" -ge 30 ]
 check tier_demote_moved_cold_pages [ "$(param tier_demote_bytes_migrated)" -gt 0 ]
 check tier_demote_hot_stays [ "$(region_share hot 0)" -ge 80 ]
+check tier_demote_used_bp_is_meminfos wait_until 10 bp_agree used
+check tier_demote_free_bp_is_meminfos wait_until 10 bp_agree free
+echo "tier: demote: $(bp_off used); $(bp_off free)"
 rmmod damon_autotune
 stop_masim
 
