@@ -476,10 +476,11 @@ impl Kdamond {
     /// context at its next callback (after an aggregation, or a watermarks
     /// check) and frees it; a commit still waiting is replaced. `new` should
     /// be valid as a whole: [`Context::set_attrs`] and
-    /// [`Context::add_scheme`] check what DAMON would refuse half-way.
-    pub fn commit(&self, new: Context) -> Result {
-        self.shared().set_pending(KBox::new(new, GFP_KERNEL)?);
-        Ok(())
+    /// [`Context::add_scheme`] check what DAMON would refuse half-way. It
+    /// comes boxed, so that this cannot fail: a caller committing into
+    /// several kdamonds allocates everything before handing anything over.
+    pub fn commit(&self, new: KBox<Context>) {
+        self.shared().set_pending(new);
     }
 
     /// How many commits the kdamond applied, and the errno of the last one

@@ -371,8 +371,8 @@ fn commit_into_running(t: &mut Test) {
         ctx.add_scheme(&s)?;
         Ok(ctx)
     };
-    if let Some(ctx) = t.expect_ok(new()) {
-        t.expect_ok(kdamond.commit(ctx));
+    if let Some(ctx) = t.expect_ok(new().and_then(|c| Ok(KBox::new(c, GFP_KERNEL)?))) {
+        kdamond.commit(ctx);
     }
     let mut waited = 0;
     while kdamond.commits().0 == 0 && waited < 2_000 {
