@@ -455,7 +455,9 @@ fn self_stopped_kdamond_is_reaped(t: &mut Test) {
         );
         ctx = kdamond.stop();
     }
-    t.expect_eq(quitter.aggregations.load(Ordering::Relaxed), 10);
+    // Two aggregations in the first run (the second fails), one in each
+    // of the four restarts (the count is past the first already).
+    t.expect_eq(quitter.aggregations.load(Ordering::Relaxed), 6);
     t.expect_eq(ctx.schemes().count(), 1);
 }
 
