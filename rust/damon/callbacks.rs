@@ -409,12 +409,12 @@ impl Running<'_> {
 /// (a callback's error, or a failed allocation in `kdamond_fn()`), or
 /// (when `damon_start()` failed) never have run. `shared` comes from
 /// `KBox::<Shared>::into_foreign()`, is the context's `callback.private`,
-/// and is taken back once, by [`Kdamond::take_context`], once no kdamond
+/// and is taken back once, by `Kdamond::take_context`, once no kdamond
 /// runs on `ctx`: `damon_stop()` waits for a kdamond it stops, and for one
 /// that stopped on its own (DAMON cleared `ctx->kdamond`, so `damon_stop()`
 /// returns `-EPERM` at once, while the thread may still be unlocking
 /// `ctx->kdamond_lock` and decrementing DAMON's count of running contexts)
-/// [`Kdamond::stop_thread`] waits with `kthread_stop()` on the task
+/// `Kdamond::stop_thread` waits with `kthread_stop()` on the task
 /// reference the kdamond took in `before_start`.
 pub struct Kdamond {
     ctx: NonNull<b::damon_ctx>,
