@@ -181,7 +181,7 @@ vm_counts tier $? out/tier.log $(expect tier.sh kmemleak)
 # the tiering and min_age paths (92-faults-tier.sh).
 stage vm_numa2
 rm -f out/numa2.log
-tools/qemu/vm.sh --log out/numa2.log --timeout 2400 --numa 2 --mem 1024M \
+tools/qemu/vm.sh --log out/numa2.log --timeout 3600 --numa 2 --mem 1024M \
 	--append "kunit.enable=0 $numa_append" run-all.sh 70 72 82 92
 # shellcheck disable=SC2046
 vm_counts numa2 $? out/numa2.log $(expect 70-fuzz.sh 72-bounds.sh 82-lifecycle-tier.sh \
