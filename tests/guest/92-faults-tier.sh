@@ -149,6 +149,7 @@ start_masim /tmp/faults.cfg --loops 0 || echo "faults: masim did not start"
 # shellcheck disable=SC2086
 check faults_tier_insmod_enabled insmod /damon_autotune.ko $start autotune_min_age=Y enabled=Y
 running=$(pids)
+moved0="$(param tier_demote_bytes_migrated) $(param tier_promote_bytes_migrated)"
 echo 20 > $F/probability
 echo 20 > $G/probability
 for p in $running; do echo 1 > /proc/$p/make-it-fail; done
@@ -157,7 +158,7 @@ for p in $running; do [ -e /proc/$p/make-it-fail ] && echo 0 > /proc/$p/make-it-
 echo 0 > $F/probability
 echo 0 > $G/probability
 left=$(pids)
-echo "faults: kdamonds $running under failslab and fail_page_alloc 20% for 20 s: $(echo $left | wc -w) still running ($left); current_min_age $(param current_min_age), tier_demote_bytes_tried $(param tier_demote_bytes_tried)"
+echo "faults: kdamonds $running under failslab and fail_page_alloc 20% for 20 s: $(echo $left | wc -w) still running ($left); current_min_age $(param current_min_age); bytes demoted and promoted before: $moved0, after: $(param tier_demote_bytes_migrated) $(param tier_promote_bytes_migrated); not moved: $(param tier_node_demote_bytes_failed) $(param tier_node_promote_bytes_failed)"
 if [ "$(echo $left | wc -w)" -gt "$base" ]; then want=Y; else want=N; fi
 check_eq faults_tier_enabled_reads_running "$(param enabled)" $want
 cur=$(param current_min_age)
