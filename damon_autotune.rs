@@ -260,16 +260,37 @@ fn set_commit_inputs(lock: &mut ParamLock, commit: bool) -> Result {
         pr_err!("reclaim, tier or tier_nodes changed: write enabled=N, then enabled=Y\n");
         return Err(EBUSY);
     }
-    let mut kdamonds = r.kdamonds.iter();
-    if let (Some((ctx, settings, ranges)), Some(cb)) = (inputs.reclaim, &r.reclaim) {
-        kdamonds.next().ok_or(EINVAL)?.commit(ctx)?;
+    // Everything that can fail comes first (the contexts are boxed for
+    // the kdamonds, in their order), so that a refused commit hands over
+    // nothing and leaves every setting as it was.
+    let mut boxes = KVec::with_capacity(r.kdamonds.len(), GFP_KERNEL)?;
+    let mut reclaim_settings = None;
+    if let Some((ctx, settings, ranges)) = inputs.reclaim {
+        boxes.push(KBox::new(ctx, GFP_KERNEL)?, GFP_KERNEL)?;
+        reclaim_settings = Some((settings, ranges));
+    }
+    let mut tier_cfg = None;
+    if let Some(t) = inputs.tier {
+        for ctx in t.ctxs {
+            boxes.push(KBox::new(ctx, GFP_KERNEL)?, GFP_KERNEL)?;
+        }
+        tier_cfg = Some(t.cfg);
+    }
+    // The same layout: one context per kdamond.
+    if boxes.len() != r.kdamonds.len() {
+        return Err(EINVAL);
+    }
+    // Nothing fails from here on.
+    for (k, ctx) in r.kdamonds.iter().zip(boxes) {
+        k.commit(ctx);
+    }
+    if let (Some((settings, ranges)), Some(cb)) = (reclaim_settings, &r.reclaim) {
         cb.update(settings);
         reclaim::show_monitored(&ranges);
     }
-    if let Some(t) = inputs.tier {
-        for (ctx, cb) in t.ctxs.into_iter().zip(r.tier.iter()) {
-            kdamonds.next().ok_or(EINVAL)?.commit(ctx)?;
-            cb.update(&t.cfg);
+    if let Some(cfg) = &tier_cfg {
+        for cb in r.tier.iter() {
+            cb.update(cfg);
         }
     }
     Ok(())

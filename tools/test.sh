@@ -217,14 +217,17 @@ vm_counts tier $? out/tier.log $(expect tier.sh kmemleak)
 
 # 3c. Two emulated NUMA nodes, 512 MiB each: parameter fuzzing while
 # reclaim (watermarks always on), min_age tuning and tiering run
-# (tests/guest/70-fuzz.sh; the main VM fuzzes without tiering), then time
-# and size parameters at and beyond their bounds (72-bounds.sh).
+# (tests/guest/70-fuzz.sh; the main VM fuzzes without tiering), time and
+# size parameters at and beyond their bounds (72-bounds.sh), the life
+# cycle with tiering on (82-lifecycle-tier.sh) and allocation failures on
+# the tiering and min_age paths (92-faults-tier.sh).
 stage vm_numa2
 rm -f out/numa2.log
-tools/qemu/vm.sh --log out/numa2.log --timeout 2400 --numa 2 --mem 1024M \
-	--append "kunit.enable=0 $numa_append" run-all.sh 70 72
+tools/qemu/vm.sh --log out/numa2.log --timeout 3600 --numa 2 --mem 1024M \
+	--append "kunit.enable=0 $numa_append" run-all.sh 70 72 82 92
 # shellcheck disable=SC2046
-vm_counts numa2 $? out/numa2.log $(expect 70-fuzz.sh 72-bounds.sh kmemleak)
+vm_counts numa2 $? out/numa2.log $(expect 70-fuzz.sh 72-bounds.sh 82-lifecycle-tier.sh \
+	92-faults-tier.sh kmemleak)
 
 # 3d. Reclaim over every System RAM block, and a node's free-memory goal:
 # two nodes, 5 GiB, which q35 places below and above the 4 GiB hole

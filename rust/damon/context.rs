@@ -36,15 +36,18 @@ impl Ops {
 ///
 /// `ptr` points to a `damon_ctx` allocated by `damon_new_ctx()`, owned by
 /// this value, with its operations set selected and no kdamond running on
-/// it. Its `callback.private` points to `shared`, which lives as long as
-/// the context.
+/// it, nor one that will (a [`Kdamond`] owns a context it started). Its
+/// `callback.private` is null: `shared`, the state its kdamond will share,
+/// is only published when a kdamond is started ([`Kdamond`]), so that it
+/// can be changed through `&mut` until then.
 pub struct Context {
     pub(super) ptr: NonNull<b::damon_ctx>,
-    pub(super) shared: Pin<KBox<Shared>>,
+    pub(super) shared: KBox<Shared>,
 }
 
-// SAFETY: a `damon_ctx` that is not running has no thread-affine state, and
-// `Shared` is `Send`: the owner may hand the context to another thread.
+// SAFETY: a `damon_ctx` that is not running has no thread-affine state and
+// no other user (type invariant), and `Shared` is `Send`: the owner may
+// hand the context to another thread.
 unsafe impl Send for Context {}
 
 impl Context {
@@ -53,22 +56,16 @@ impl Context {
     /// if that operations set is not registered in this kernel (not built
     /// in).
     pub fn new(ops: Ops) -> Result<Self> {
-        let shared = KBox::pin(Shared::new(), GFP_KERNEL)?;
+        let shared = KBox::new(Shared::new(), GFP_KERNEL)?;
         // SAFETY: no preconditions.
         let ptr = NonNull::new(unsafe { b::damon_new_ctx() }).ok_or(ENOMEM)?;
-        // INVARIANT: `ptr` is fresh and owned; the ops set is selected
-        // below, and on failure `ctx` is dropped, freeing it.
+        // INVARIANT: `ptr` is fresh and owned, and `damon_new_ctx()` zeroes
+        // `callback`; the ops set is selected below, and on failure `ctx`
+        // is dropped, freeing it.
         let ctx = Self { ptr, shared };
-        // SAFETY: `ptr` is a valid context; the callback's `private` is
-        // only read by the trampolines, which get the `Shared` back.
-        unsafe { (*ptr.as_ptr()).callback.private = ctx.shared_ptr() };
         // SAFETY: `ptr` is a valid context that is not running.
         to_result(unsafe { b::damon_select_ops(ptr.as_ptr(), ops.id()) })?;
         Ok(ctx)
-    }
-
-    fn shared_ptr(&self) -> *mut kernel::ffi::c_void {
-        (&*self.shared as *const Shared).cast_mut().cast()
     }
 
     /// The monitoring attributes.
@@ -213,20 +210,23 @@ impl Context {
     /// that did are stopped and every context is freed.
     pub fn start_group(ctxs: KVec<Context>) -> Result<KVec<Kdamond>> {
         let n = ctxs.len();
-        let mut ptrs = KVec::with_capacity(n, GFP_KERNEL)?;
-        for c in &ctxs {
-            ptrs.push(c.ptr.as_ptr(), GFP_KERNEL)?;
-        }
-        let mut kdamonds = KVec::with_capacity(n, GFP_KERNEL)?;
         let nr = kernel::ffi::c_int::try_from(n).map_err(|_| EINVAL)?;
-        // SAFETY: every pointer is a valid context that is not running;
-        // DAMON reads `nr` of them.
-        let ret = to_result(unsafe { b::damon_start(ptrs.as_mut_ptr(), nr, true) });
+        // Everything that can fail is done before `damon_start()`: an
+        // error here drops `Kdamond`s that never ran, and no context runs.
+        let mut ptrs = KVec::with_capacity(n, GFP_KERNEL)?;
+        let mut kdamonds = KVec::with_capacity(n, GFP_KERNEL)?;
         for c in ctxs {
-            // Cannot fail: the capacity was reserved above.
+            ptrs.push(c.ptr.as_ptr(), GFP_KERNEL)?;
             kdamonds.push(Kdamond::new(c), GFP_KERNEL)?;
         }
-        // On error, dropping `kdamonds` stops those DAMON started.
+        // SAFETY: every pointer is a valid context that is not running,
+        // owned by one of `kdamonds`, which outlive the call; DAMON reads
+        // `nr` of them.
+        let ret = to_result(unsafe { b::damon_start(ptrs.as_mut_ptr(), nr, true) });
+        // Nothing after `damon_start()` can fail but it: on its error,
+        // dropping `kdamonds` stops those DAMON started (`damon_start()`
+        // starts them in order and stops at the first that fails) and
+        // frees every context.
         ret.map(|()| kdamonds)
     }
 }
@@ -234,7 +234,8 @@ impl Context {
 impl Drop for Context {
     fn drop(&mut self) {
         // SAFETY: by the type invariant the context is owned and not
-        // running; it is not used after this. `shared` is dropped after.
+        // running; it is not used after this. `shared`, which nothing
+        // else points to, is dropped after.
         unsafe { b::damon_destroy_ctx(self.ptr.as_ptr()) };
     }
 }

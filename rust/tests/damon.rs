@@ -410,8 +410,8 @@ fn commit_into_running(t: &mut Test) {
         ctx.add_scheme(&s)?;
         Ok(ctx)
     };
-    if let Some(ctx) = t.expect_ok(new()) {
-        t.expect_ok(kdamond.commit(ctx));
+    if let Some(ctx) = t.expect_ok(new().and_then(|c| Ok(KBox::new(c, GFP_KERNEL)?))) {
+        kdamond.commit(ctx);
     }
     let mut waited = 0;
     while kdamond.commits().0 == 0 && waited < 2_000 {
@@ -424,6 +424,131 @@ fn commit_into_running(t: &mut Test) {
         t.expect_eq(s.pattern().age, (7, 8));
         t.expect_eq(s.quota().sz, 1 << 20);
     };
+}
+
+/// Stops its kdamond on its own: `after_aggregation` fails from the second
+/// aggregation on.
+#[derive(Default)]
+struct Quitter {
+    aggregations: AtomicU64,
+    terminated: AtomicBool,
+}
+
+impl Callbacks for Quitter {
+    fn after_aggregation(&self, _ctx: &mut Running<'_>) -> Result {
+        if self.aggregations.fetch_add(1, Ordering::Relaxed) >= 1 {
+            Err(EINVAL)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn before_terminate(&self, _ctx: &mut Running<'_>) {
+        self.terminated.store(true, Ordering::Relaxed);
+    }
+}
+
+/// A kdamond that stopped on its own (its callback failed) reads as not
+/// running and without a PID; stopping it waits until its thread exited,
+/// so that DAMON's exclusive group is free at once: restarting right after
+/// works (`EBUSY` fails the case), several times in a row. It is polled
+/// without sleeping, so that the stop comes as close as possible after
+/// DAMON cleared `ctx->kdamond`, while the thread still finishes its exit.
+fn self_stopped_kdamond_is_reaped(t: &mut Test) {
+    let Some(quitter) = t.expect_ok(Arc::new(Quitter::default(), GFP_KERNEL)) else {
+        return;
+    };
+    let Some(mut ctx) = t.expect_ok(Context::new(Ops::PhysicalAddress)) else {
+        return;
+    };
+    if t.expect_ok(ctx.set_attrs(&FAST)).is_none()
+        || t.expect_ok(ctx.add_physical_target(0, 0)).is_none()
+        || t.expect_ok(ctx.add_scheme(&stat_all(&[]))).is_none()
+    {
+        return;
+    }
+    ctx.set_callbacks(quitter.clone());
+    for round in 0..5 {
+        let kdamond = match ctx.start() {
+            Ok(k) => k,
+            Err(e) if e == EBUSY && round == 0 => {
+                t.skip("another DAMON context is running");
+                return;
+            }
+            Err(e) => {
+                // A restart refused: the group was not free yet.
+                t.expect_ok(Err::<(), _>(e));
+                return;
+            }
+        };
+        let mut polls = 0u64;
+        while kdamond.is_running() && polls < 50_000_000 {
+            polls += 1;
+            core::hint::spin_loop();
+        }
+        t.expect(!kdamond.is_running(), "the kdamond stopped on its own");
+        t.expect(kdamond.pid().is_none(), "a stopped kdamond has no PID");
+        t.expect(
+            quitter.terminated.swap(false, Ordering::Relaxed),
+            "before_terminate ran",
+        );
+        ctx = kdamond.stop();
+    }
+    // Two aggregations in the first run (the second fails), one in each
+    // of the four restarts (the count is past the first already).
+    t.expect_eq(quitter.aggregations.load(Ordering::Relaxed), 6);
+    t.expect_eq(ctx.schemes().count(), 1);
+}
+
+/// A group of two contexts starts two kdamonds, which a single context
+/// cannot join, and dropping the group stops both and frees the exclusive
+/// group.
+fn group_starts_and_stops_together(t: &mut Test) {
+    let Some(rec) = t.expect_ok(Arc::new(Recorder::default(), GFP_KERNEL)) else {
+        return;
+    };
+    let build = || -> Result<Context> {
+        let mut ctx = Context::new(Ops::PhysicalAddress)?;
+        ctx.set_attrs(&FAST)?;
+        ctx.add_physical_target(0, 0)?;
+        ctx.add_scheme(&stat_all(&[]))?;
+        ctx.set_callbacks(rec.clone());
+        Ok(ctx)
+    };
+    let mut ctxs = KVec::new();
+    for _ in 0..2 {
+        let Some(ctx) = t.expect_ok(build()) else {
+            return;
+        };
+        if t.expect_ok(ctxs.push(ctx, GFP_KERNEL)).is_none() {
+            return;
+        }
+    }
+    let group = match Context::start_group(ctxs) {
+        Ok(g) => g,
+        Err(e) if e == EBUSY => {
+            t.skip("another DAMON context is running");
+            return;
+        }
+        Err(e) => {
+            t.expect_ok(Err::<(), _>(e));
+            return;
+        }
+    };
+    t.expect_eq(group.len(), 2);
+    let pid = |i: usize| group.get(i).and_then(Kdamond::pid);
+    t.expect(
+        pid(0).is_some() && pid(1).is_some() && pid(0) != pid(1),
+        "two kdamonds with their own PIDs",
+    );
+    if let Some(mut other) = t.expect_ok(Context::new(Ops::PhysicalAddress)) {
+        t.expect_ok(other.add_physical_target(0, 0));
+        t.expect_err(other.start().map(|_| ()), EBUSY);
+    }
+    drop(group);
+    if let Some(again) = start_recorded(t, &rec, Busy::Fails) {
+        t.expect(again.is_running(), "the group's stop freed DAMON's group");
+    }
 }
 
 kunit_suite!(
@@ -439,5 +564,7 @@ kunit_suite!(
         start_is_exclusive_and_drop_stops,
         callbacks_see_statistics,
         commit_into_running,
+        self_stopped_kdamond_is_reaped,
+        group_starts_and_stops_together,
     ]
 );
