@@ -36,7 +36,7 @@ phases=${*:-big full2 full3 leak}
 # Checks per phase (a phase that stops early runs fewer: the plan shows it).
 plan=1
 for p in $phases; do
-	case $p in full2) plan=$((plan + 8)) ;; full3) plan=$((plan + 7)) ;; big) plan=$((plan + 8)) ;; leak) plan=$((plan + 6)) ;; esac
+	case $p in full2) plan=$((plan + 9)) ;; full3) plan=$((plan + 7)) ;; big) plan=$((plan + 8)) ;; leak) plan=$((plan + 6)) ;; esac
 done
 itest_plan $plan
 check tier_full_vm_has_three_nodes [ -d /sys/devices/system/node/node2 ]
@@ -122,6 +122,7 @@ phase_full2() {
 	hot0=$(region_share hot 0)
 	cold_min=$(region_share cold 0)
 	echo "tier: full2: ${hot0}% of the hot set on node 0 after ${reached_at:-more than $limit} s"
+	check full2_hot_set_on_node0 [ "$hot0" -ge 80 ]
 	# Room for the hot set came from the filler: what left node 0 is at
 	# least the hot set's part on node 0 less the free memory there was.
 	left_kb=$(( cold_kb * (100 - cold_min) / 100 ))
@@ -135,12 +136,13 @@ phase_full2() {
 	cold_end=$(region_share cold 0)
 	echo "tier: full2: filler on node 0 ${cold_min}% -> ${cold_end}%; $(mib $((m1 - m0))) MiB migrated in the last 20 s; used bp $(param tier_used_bp)"
 	check full2_filler_does_not_come_back [ $((cold_end - cold_min)) -lt 10 ]
-	# 80% within the run and its 20 s hold: issue 15 asks 80% within 60 s;
-	# measured 95% at 16 s (one run), and 8% from 8 s to 40 s, 80% at 60 s
-	# and 96% at 72 s (another): the stall is the open defect, not asserted.
-	check full2_hot_set_on_node0 [ "$(region_share hot 0)" -ge 80 ]
-	# Printed, not asserted: bytes migrated in the hold (0 MiB in one run,
-	# 23.8 MiB in the other, where the hot set was still moving up).
+	check full2_hot_set_stays [ "$(region_share hot 0)" -ge 80 ]
+	# Printed above, not asserted: the bytes migrated in the hold, against
+	# issue 15's bound of a tenth of the hot set (14.7 MiB). With DAMON
+	# seeing the workload: 13.1, 6.2, 5.4 and 44.9 MiB in four runs; the
+	# 44.9 was the filler still being demoted (68% -> 59% on node 0) with
+	# 96-99% of the hot set already there: the over-demotion issue 15
+	# reports (node 0 far below its used goal), not pages going back.
 	stats_consistent full2
 	check full2_rmmod rmmod damon_autotune
 	stop_masim
@@ -240,8 +242,7 @@ phase_leak() {
 	run_until leak $((limit * 2))
 	echo "tier: leak: cold set on node 0/1/2: $(region_share cold 0)/$(region_share cold 1)/$(region_share cold 2)%"
 	check leak_hot_set_climbed [ "$(region_share hot 0)" -ge 80 ]
-	# 100%, 100% and 96% in three runs; issue 15 asks 95%.
-	check leak_cold_set_stays [ "$(region_share cold 2)" -ge 90 ]
+	check leak_cold_set_stays [ "$(region_share cold 2)" -ge 95 ]
 	stats_consistent leak
 	check leak_rmmod rmmod damon_autotune
 	stop_masim
