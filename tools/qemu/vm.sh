@@ -15,9 +15,9 @@
 #   --log FILE       console log (default out/console.log)
 #
 # One VM runs at a time on this machine: TCG on 2 cores makes two VMs
-# starve each other's workloads, so vm.sh waits for the lock in
-# ${DAMON_AUTOTUNE_VM_LOCK:-/tmp/damon_autotune-vm.lock} (kernel builds
-# can take it too: flock FILE tools/kernel/prepare.sh ...).
+# starve each other's workloads, so vm.sh waits for the machine's lock, in
+# arrival order (tools/qemu/lock.sh; kernel builds take it too:
+# tools/qemu/lock.sh tools/kernel/prepare.sh ...).
 #
 # GUEST_SCRIPT runs as /test/<name> with ARGS; tests/guest/ is at /test.
 # The exit status is QEMU's (124 on a timeout), or non-zero when the VM
@@ -97,12 +97,8 @@ if [ -n "$disk" ]; then
 fi
 cmdline="console=ttyS0 loglevel=8 panic=-1 oops=panic kunit.stats_enabled=2$append"
 
-lock=${DAMON_AUTOTUNE_VM_LOCK:-/tmp/damon_autotune-vm.lock}
-exec 8>"$lock"
-if ! flock -n 8; then
-	echo "vm.sh: waiting for $lock (another VM or kernel build runs)" >&2
-	flock 8
-fi
+. "$top/tools/qemu/lock.sh"
+vm_lock 8
 echo "vm.sh: booting $(basename "$kernel") (mem $mem, numa $numa${swap:+, swap $swap}${disk:+, disk $disk}): $script $*" >&2
 set +e
 timeout --foreground -k 10 "$timeout" qemu-system-x86_64 "${args[@]}" -append "$cmdline" </dev/null >"$log" 2>&1
