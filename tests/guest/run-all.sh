@@ -5,14 +5,22 @@
 #   run-all.sh                 every /test/NN-*.sh, in order
 #   run-all.sh 30 50           only those numbers
 #   run-all.sh FILE.sh ARGS... one other file (tier.sh, boot-builtin.sh)
+#   run-all.sh FILE.sh ARGS... , FILE.sh ARGS...
+#                              several, in one boot (a lone "," separates)
 #
 # A number that matches no file still runs (sourcing /test/NN-*.sh fails), so
 # that the console checker sees a file without a plan.
 . /test/lib.sh
 case ${1:-} in
 *.sh)
-	f=$1; shift
-	run_file "$f" source_file "/test/$f" "$@"
+	# Arguments are single words (numbers, modes): they are split again.
+	while [ $# -gt 0 ]; do
+		f=$1 args=""; shift
+		while [ $# -gt 0 ] && [ "$1" != , ]; do args="$args $1"; shift; done
+		[ $# -gt 0 ] && shift
+		# shellcheck disable=SC2086
+		run_file "$f" source_file "/test/$f" $args
+	done
 	;;
 *)
 	files=/test/[0-9][0-9]-*.sh
