@@ -6,36 +6,35 @@
 #      allowed, the kernel patch checked against what the module imports,
 #      a DKMS build and install (tools/dkms-test.sh), every parameter
 #      documented in Documentation/admin-guide.rst;
-#   3. the benchmark kernel (tools/kernel/prepare.sh bench: no debug
-#      options) and the module built against it from a copy of the sources
-#      (out/bench-module-src), for the effect VM and step 5;
-#   3a. QEMU: one boot of the test kernel (KASAN, kmemleak, lockdep, ...):
-#      DAMON's own KUnit suites at boot, the module's KUnit suites when it
-#      is loaded, then the checks of parameters, parity with DAMON_RECLAIM,
-#      the admin guide's examples, fuzzing, bounds, life cycles and fault
-#      injection in tests/guest/; the console must stay clean;
-#   3e. QEMU on the benchmark kernel: the memory-heavy effect tests
-#      (reclaim, its parameters, quota_ms, watermarks, goals, fail-charge,
-#      min_age; tests/guest/30-60), behaviour, not memory safety;
-#   3b. QEMU with three emulated NUMA nodes (node 0 with the CPUs, nodes
-#      1 and 2 CPU-less): memory tiering (tests/guest/tier.sh);
-#   3c. QEMU with two NUMA nodes: parameter fuzzing with every scheme
-#      running, tiering included (tests/guest/70-fuzz.sh), and parameters
-#      at and beyond their bounds (tests/guest/72-bounds.sh);
-#   3d. QEMU with two NUMA nodes and 5 GiB, below and above the 4 GiB
-#      hole: reclaim over every System RAM block by default, and a free-
-#      memory goal on node 1 (tests/guest/allram.sh);
-#   4. the kernel with the module built in (tools/kernel/builtin.sh, an
+#   3. on the test kernel (KASAN, kmemleak, lockdep, ...):
+#   3a. one boot: DAMON's own KUnit suites at boot, the module's KUnit
+#      suites when it is loaded, then the checks of parameters, parity
+#      with DAMON_RECLAIM, the admin guide's examples, life cycles and
+#      fault injection in tests/guest/; the console must stay clean;
+#   3b. two NUMA nodes: parameter fuzzing with every scheme running,
+#      tiering included (70-fuzz.sh), parameters at and beyond their
+#      bounds (72-bounds.sh), the life cycle and allocation failures with
+#      tiering on (82, 92);
+#   3c. the kernel with the module built in (tools/kernel/builtin.sh, an
 #      incremental build of the test kernel), booted with and without
 #      damon_autotune.enabled=Y on the command line, and with it and
 #      parameters init refuses;
-#   5. on the benchmark kernel, tiering where it is needed
-#      (tests/guest/tier-full.sh, three emulated NUMA nodes, fast nodes
-#      full of cold memory), then the
-#      benchmark's smoke test (tools/bench/bench.py --quick --check)
-#      on the benchmark kernel (no debug options, DAMON_RECLAIM fixed):
-#      every run finishes with a clean console and sane numbers; no
-#      target is checked (that is `make bench`'s report).
+#   3d. two NUMA nodes and 5 GiB, below and above the 4 GiB hole: reclaim
+#      over every System RAM block by default, and a free-memory goal on
+#      node 1 (tests/guest/allram.sh);
+#   4. the benchmark kernel (tools/kernel/prepare.sh bench: no debug
+#      options; built in the background from the start) and the module
+#      built against it from a copy of the sources (out/bench-module-src);
+#   5. on it, the memory-heavy effect tests (reclaim, its parameters,
+#      quota_ms, watermarks, goals, fail-charge, min_age; tests/guest/
+#      30-60), behaviour, not memory safety;
+#   6. on it, three emulated NUMA nodes (node 0 with the CPUs, nodes 1
+#      and 2 CPU-less), one boot: memory tiering (tests/guest/tier.sh)
+#      and tiering where it is needed (tests/guest/tier-full.sh, fast
+#      nodes full of cold memory); then the benchmark's smoke test
+#      (tools/bench/bench.py --quick --check): every run finishes with a
+#      clean console and sane numbers; no target is checked (that is
+#      `make bench`'s report).
 #
 # Prints one line per failed check, then the wall time of each stage, and
 # ends with "N passed, N failed".
@@ -78,6 +77,7 @@ stage() {
 	stage_name=$1 stage_t0=$now
 }
 finish() {
+	[ -n "${bench_pid:-}" ] && kill "$bench_pid" 2>/dev/null
 	stage ""
 	local s total=0
 	echo "test: stage times (wall clock):"
@@ -112,6 +112,11 @@ vm_counts() {
 		result "${name}_console_checked" 1 "check-console.py exited with $crc and wrote no counts"
 	fi
 }
+# The benchmark kernel builds in the background while the test kernel's
+# VMs run (step 4 waits for it); a job still running when the suite ends
+# early is stopped.
+nice -n 19 tools/kernel/prepare.sh bench >out/bench-kernel.log 2>&1 &
+bench_pid=$!
 stage host
 
 # 1. Host tests.
@@ -152,28 +157,12 @@ result doc_examples_extracted $?
 tools/qemu/check-console-selftest.py >out/check-console-selftest.log 2>&1
 result console_checker_selftest $? "see out/check-console-selftest.log"
 
-# 3. The benchmark kernel and the module built against it, from a copy of
-# the sources (leaving the test build alone): the effect VM (3e) and the
-# benchmark (5) run on it.
-stage bench_kernel_build
-tools/kernel/prepare.sh bench >out/bench-kernel.log 2>&1
-bench_ok=$?
-result bench_kernel_builds $bench_ok "see out/bench-kernel.log"
-if [ $bench_ok = 0 ]; then
-	bench_kdir=$(tools/kernel/prepare.sh --dir bench)
-	rm -rf out/bench-module-src
-	rsync -a --exclude out --exclude .git --exclude rust/host/target ./ out/bench-module-src/
-	make -s -C out/bench-module-src clean >/dev/null 2>&1
-	make -s -C out/bench-module-src KDIR="$bench_kdir" modules >out/bench-module.log 2>&1
-	bench_ok=$?
-	result bench_module_builds $bench_ok "see out/bench-module.log"
-fi
-
+# 3. On the test kernel (debug options).
 # 3a. QEMU: KUnit and integration. The files each VM must run, by name (a
 # file deleted or renamed, or one that ran and is not listed, fails).
-main_nrs="05 10 15 20 25 70 72 80 90"
+main_nrs="05 10 15 20 25 80 90"
 main_files="05-reclaim-parity.sh 10-module.sh 15-modprobe.sh 20-params.sh 25-doc-examples.sh
-	70-fuzz.sh 72-bounds.sh 80-lifecycle.sh 90-faults.sh kmemleak"
+	80-lifecycle.sh 90-faults.sh kmemleak"
 expect() { for f in "$@"; do echo "--expect $f"; done; }
 stage vm_main
 rm -f out/console.log
@@ -189,35 +178,10 @@ vm_counts main $? out/console.log $(expect $main_files) \
 	--require-case damon_autotune_damon.callbacks_see_statistics \
 	--require-case damon_autotune_damon.commit_into_running
 
-# 3e. The memory-heavy effect tests, on the benchmark kernel (no KUnit
-# there: prepare.sh bench drops DAMON's KUnit options, and the module's
-# suites are not run either). A swap disk and a scratch disk.
-effects_nrs="30 35 36 37 40 50 60"
-effects_files="30-reclaim.sh 35-reclaim-params.sh 36-quota-ms.sh 37-watermarks.sh 40-goal.sh
-	50-failcharge.sh 60-min-age.sh kmemleak"
-if [ $bench_ok = 0 ]; then
-	stage vm_effects
-	rm -f out/effects.log
-	# shellcheck disable=SC2086
-	tools/qemu/vm.sh --kernel "$bench_kdir/arch/x86/boot/bzImage" \
-		--module out/bench-module-src/damon_autotune.ko --log out/effects.log \
-		--timeout 2400 --mem 768M --swap 512M --disk 768M \
-		--append "kunit.enable=0" run-all.sh $effects_nrs
-	# shellcheck disable=SC2046
-	vm_counts effects $? out/effects.log $(expect $effects_files)
-fi
-
-# 3b. Memory tiering across three emulated NUMA nodes, 512 MiB each.
-stage vm_tier
-rm -f out/tier.log
-tools/qemu/vm.sh --log out/tier.log --timeout 1500 --numa 3 --mem 1536M \
-	--append "kunit.enable=0" run-all.sh tier.sh
-# shellcheck disable=SC2046
-vm_counts tier $? out/tier.log $(expect tier.sh kmemleak)
-
-# 3c. Two emulated NUMA nodes, 512 MiB each: parameter fuzzing while
-# reclaim (watermarks always on), min_age tuning and tiering run
-# (tests/guest/70-fuzz.sh; the main VM fuzzes without tiering), time and
+# 3b. Two emulated NUMA nodes, 512 MiB each: parameter fuzzing while
+# reclaim (watermarks always on), min_age tuning and tiering run, with a
+# workload using a third of memory (tests/guest/70-fuzz.sh: on one node it
+# would fuzz the same without tiering, so only this VM runs it), time and
 # size parameters at and beyond their bounds (72-bounds.sh), the life
 # cycle with tiering on (82-lifecycle-tier.sh) and allocation failures on
 # the tiering and min_age paths (92-faults-tier.sh).
@@ -229,17 +193,7 @@ tools/qemu/vm.sh --log out/numa2.log --timeout 3600 --numa 2 --mem 1024M \
 vm_counts numa2 $? out/numa2.log $(expect 70-fuzz.sh 72-bounds.sh 82-lifecycle-tier.sh \
 	92-faults-tier.sh kmemleak)
 
-# 3d. Reclaim over every System RAM block, and a node's free-memory goal:
-# two nodes, 5 GiB, which q35 places below and above the 4 GiB hole
-# (tests/guest/allram.sh).
-stage vm_allram
-rm -f out/allram.log
-tools/qemu/vm.sh --log out/allram.log --timeout 900 --numa 2 --mem 5G --disk 256M \
-	--append "kunit.enable=0" run-all.sh allram.sh
-# shellcheck disable=SC2046
-vm_counts allram $? out/allram.log $(expect allram.sh kmemleak)
-
-# 4. The kernel with damon_autotune built in, derived from the test kernel
+# 3c. The kernel with damon_autotune built in, derived from the test kernel
 # by an incremental build: booted with and without enabled=Y.
 stage builtin_kernel_build
 tools/kernel/builtin.sh >out/builtin-build.log 2>&1
@@ -260,16 +214,74 @@ if [ $rc = 0 ]; then
 	done
 fi
 
-# 5. On the benchmark kernel (built in 3): tiering where it is needed,
-# then the benchmark's smoke test.
+# 3d. Reclaim over every System RAM block, and a node's free-memory goal:
+# two nodes, 5 GiB, which q35 places below and above the 4 GiB hole
+# (tests/guest/allram.sh). Memory-heavy, but it stays on the test kernel
+# for now: on the benchmark kernel node 1's free memory stalled 565 bp
+# below its goal (6955 of 7520 bp for 110 s, 756 MiB of cold page cache
+# left on the node), which is a defect to find, not a test to move.
+stage vm_allram
+rm -f out/allram.log
+tools/qemu/vm.sh --log out/allram.log --timeout 900 --numa 2 --mem 5G --disk 256M \
+	--append "kunit.enable=0" run-all.sh allram.sh
+# shellcheck disable=SC2046
+vm_counts allram $? out/allram.log $(expect allram.sh kmemleak)
+
+# 4. The benchmark kernel and the module built against it, from a copy of
+# the sources (leaving the test build alone): the VMs of steps 5 and 6 run
+# on it. The kernel was started building in the background at the top
+# (niced: on a fresh machine it uses the CPU time the test kernel's VMs
+# leave idle, about 40% of it); here it is waited for.
+stage bench_kernel_build
+wait "$bench_pid"
+bench_ok=$?
+bench_pid=
+grep -h '^prepare: kernel built in' out/bench-kernel.log
+result bench_kernel_builds $bench_ok "see out/bench-kernel.log"
 if [ $bench_ok = 0 ]; then
-	stage vm_tier_full
-	rm -f out/tier-full.log
+	bench_kdir=$(tools/kernel/prepare.sh --dir bench)
+	rm -rf out/bench-module-src
+	rsync -a --exclude out --exclude .git --exclude rust/host/target ./ out/bench-module-src/
+	make -s -C out/bench-module-src clean >/dev/null 2>&1
+	make -s -C out/bench-module-src KDIR="$bench_kdir" modules >out/bench-module.log 2>&1
+	bench_ok=$?
+	result bench_module_builds $bench_ok "see out/bench-module.log"
+fi
+
+# 5. The memory-heavy effect tests, on the benchmark kernel (no KUnit
+# there: prepare.sh bench drops DAMON's KUnit options, and the module's
+# suites are not run either). A swap disk and a scratch disk.
+effects_nrs="30 35 36 37 40 50 60"
+effects_files="30-reclaim.sh 35-reclaim-params.sh 36-quota-ms.sh 37-watermarks.sh 40-goal.sh
+	50-failcharge.sh 60-min-age.sh kmemleak"
+if [ $bench_ok = 0 ]; then
+	stage vm_effects
+	rm -f out/effects.log
+	# shellcheck disable=SC2086
 	tools/qemu/vm.sh --kernel "$bench_kdir/arch/x86/boot/bzImage" \
-		--module out/bench-module-src/damon_autotune.ko --log out/tier-full.log \
-		--timeout 1500 --numa 3 --mem 1536M --append "kunit.enable=0" run-all.sh tier-full.sh $tier_full_phases
+		--module out/bench-module-src/damon_autotune.ko --log out/effects.log \
+		--timeout 2400 --mem 768M --swap 512M --disk 768M \
+		--append "kunit.enable=0" run-all.sh $effects_nrs
 	# shellcheck disable=SC2046
-	vm_counts tier_full $? out/tier-full.log $(expect tier-full.sh kmemleak)
+	vm_counts effects $? out/effects.log $(expect $effects_files)
+
+fi
+
+# 6. On the benchmark kernel, three emulated NUMA nodes of
+# 512 MiB each: memory tiering (tests/guest/tier.sh: the chain, its
+# parameters and statistics, promotion into a free fast node) and tiering
+# where it is needed (tier-full.sh: the fast node full of cold memory), in
+# one boot; then the benchmark's smoke test.
+if [ $bench_ok = 0 ]; then
+	stage vm_tier
+	rm -f out/tier.log
+	# shellcheck disable=SC2086
+	tools/qemu/vm.sh --kernel "$bench_kdir/arch/x86/boot/bzImage" \
+		--module out/bench-module-src/damon_autotune.ko --log out/tier.log \
+		--timeout 2400 --numa 3 --mem 1536M --append "kunit.enable=0" \
+		run-all.sh tier.sh , tier-full.sh $tier_full_phases
+	# shellcheck disable=SC2046
+	vm_counts tier $? out/tier.log $(expect tier.sh tier-full.sh kmemleak)
 	stage bench_smoke
 	rm -f out/bench.counts
 	python3 tools/bench/bench.py --quick --check --timeout 600 --counts out/bench.counts >out/bench-quick.log 2>&1

@@ -6,8 +6,9 @@
 # fuzzed values, then run them for a while), restarts and restores of the
 # starting values in between. Each write either works and reads back, or
 # fails and leaves the old value (the rules are in
-# tools/workload/paramfuzz.c). In the main VM (one node) it runs under
-# memory pressure; tools/test.sh runs it again on two nodes, with tiering.
+# tools/workload/paramfuzz.c), with a workload using a third of memory.
+# tools/test.sh runs it on two nodes, so tiering is fuzzed too (on one node
+# it runs the same without tiering).
 # The kernel command line sets a longer run (fuzz_writes=N, default 2000)
 # or another seed (fuzz_seed=N, default a fixed one, so that a CI failure
 # reproduces).

@@ -13,7 +13,7 @@
 # (run-all.sh's kmemleak scan follows). The walk goes up to
 # fault_sites= (kernel command line; default 400) sites, and stops once
 # 10 writes in a row worked (every site passed).
-itest_plan 19
+itest_plan 20
 
 [ -d /sys/devices/system/node/node1 ] || { fail faults_tier_needs_two_nodes "no node1"; return; }
 F=/sys/kernel/debug/failslab
@@ -141,15 +141,20 @@ check faults_tier_disable set_param enabled N
 check faults_tier_rmmod rmmod damon_autotune
 
 # 3. The kdamonds themselves under random failures (slab 20%, pages 20%)
-# for 20 s, min_age tuning and tiering on, with memory to move: each keeps
-# running or stops on its own, and enabled reads whether one runs.
+# for 20 s, min_age tuning and tiering on, with memory to move (the
+# workload's memory is on node 1, the slow one, so tiering promotes it
+# while allocations fail): each keeps running or stops on its own, and
+# enabled reads whether one runs.
 avail_kb=$(awk '/^MemAvailable/ {print $2}' /proc/meminfo)
-printf 'load, %dK\n\nrun\n600000\nload, 1, 4096, 1\n' $((avail_kb / 3)) > /tmp/faults.cfg
-start_masim /tmp/faults.cfg --loops 0 || echo "faults: masim did not start"
+node1_kb=$(awk '/MemFree/ {print $4}' /sys/devices/system/node/node1/meminfo)
+load_kb=$((avail_kb / 3)); [ $load_kb -gt $((node1_kb / 2)) ] && load_kb=$((node1_kb / 2))
+printf 'load, %dK\n\nrun\n600000\nload, 1, 4096, 1\n' $load_kb > /tmp/faults.cfg
+start_masim /tmp/faults.cfg --loops 0 --bind 1 || echo "faults: masim did not start"
 # shellcheck disable=SC2086
 check faults_tier_insmod_enabled insmod /damon_autotune.ko $start autotune_min_age=Y enabled=Y
 running=$(pids)
 moved0="$(param tier_demote_bytes_migrated) $(param tier_promote_bytes_migrated)"
+tried0=$(param tier_promote_bytes_tried)
 echo 20 > $F/probability
 echo 20 > $G/probability
 for p in $running; do echo 1 > /proc/$p/make-it-fail; done
@@ -158,7 +163,10 @@ for p in $running; do [ -e /proc/$p/make-it-fail ] && echo 0 > /proc/$p/make-it-
 echo 0 > $F/probability
 echo 0 > $G/probability
 left=$(pids)
-echo "faults: kdamonds $running under failslab and fail_page_alloc 20% for 20 s: $(echo $left | wc -w) still running ($left); current_min_age $(param current_min_age); bytes demoted and promoted before: $moved0, after: $(param tier_demote_bytes_migrated) $(param tier_promote_bytes_migrated); not moved: $(param tier_node_demote_bytes_failed) $(param tier_node_promote_bytes_failed)"
+echo "faults: kdamonds $running under failslab and fail_page_alloc 20% for 20 s: $(echo $left | wc -w) still running ($left); current_min_age $(param current_min_age); bytes demoted and promoted before: $moved0, after: $(param tier_demote_bytes_migrated) $(param tier_promote_bytes_migrated); not moved: $(param tier_node_demote_bytes_failed) $(param tier_node_promote_bytes_failed); promotion tried $tried0 before, $(param tier_promote_bytes_tried) after"
+# Tiering's kdamond ran under the failures with a hot set on the slow
+# node: it tried to promote it (it stopped before in no run so far).
+check_num faults_tier_promoted_under_faults "$(param tier_promote_bytes_tried)" -gt "$tried0"
 if [ "$(echo $left | wc -w)" -gt "$base" ]; then want=Y; else want=N; fi
 check_eq faults_tier_enabled_reads_running "$(param enabled)" $want
 cur=$(param current_min_age)
