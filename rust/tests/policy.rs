@@ -71,20 +71,20 @@ fn feed_loop_matches_kernel_pairs(t: &mut Test) {
 fn temporal_and_consist(t: &mut Test) {
     let mut l = GoalLoop::new();
     t.expect_eq(
-        l.step(Tuner::Temporal, 9_999, 1 << 20, None),
+        l.step(Tuner::Temporal, 9_999, 1 << 20),
         Allowance::Bytes(1 << 20),
     );
     t.expect_eq(
-        l.step(Tuner::Temporal, 10_000, 1 << 20, None),
+        l.step(Tuner::Temporal, 10_000, 1 << 20),
         Allowance::Bytes(0),
     );
-    t.expect_eq(l.step(Tuner::Temporal, 0, 0, None), Allowance::Unlimited);
+    t.expect_eq(l.step(Tuner::Temporal, 0, 0), Allowance::Unlimited);
     let mut l = GoalLoop::new();
-    let first = l.step(Tuner::Consist, 0, 0, None).bytes();
-    let second = l.step(Tuner::Consist, 0, 0, None).bytes();
+    let first = l.step(Tuner::Consist, 0, 0).bytes();
+    let second = l.step(Tuner::Consist, 0, 0).bytes();
     t.expect(second > first, "consist grows while the goal is far");
     t.expect(
-        l.step(Tuner::Consist, 15_000, 0, None).bytes() < second,
+        l.step(Tuner::Consist, 15_000, 0).bytes() < second,
         "and shrinks past it",
     );
 }
