@@ -42,6 +42,17 @@ pub fn goal_score(current: u64, target: u64) -> u64 {
     super::math::mul_div(current, GOAL_BP, target)
 }
 
+/// Upstream's `damos_quota_score()`: the score of the most satisfied of
+/// `goals` (the highest), each goal's current value given by `current`;
+/// `None` when there is no goal. The most satisfied goal decides: the
+/// scheme is as aggressive as the goal that needs the least.
+pub fn highest_score(
+    goals: &[super::damos::Goal],
+    current: impl Fn(&super::damos::Goal) -> u64,
+) -> Option<u64> {
+    goals.iter().map(|g| goal_score(current(g), g.target)).max()
+}
+
 /// Upstream's `damon_feed_loop_next_input()`: the next input of a loop
 /// whose output scored `score` (10,000: on target) for `last_input`.
 pub fn feed_loop_next_input(last_input: u64, score: u64) -> u64 {
@@ -278,6 +289,45 @@ mod tests {
             feed_loop_next_input(u64::MAX / 2, 5_000),
             u64::MAX / 2 + u64::MAX / 2 / GOAL_BP * 5_000
         );
+    }
+
+    /// Several goals: the highest score decides, as upstream's
+    /// `damos_quota_score()`; the goals are DAMON_RECLAIM's
+    /// (`ReclaimConfig::goals()`), PSI measured, feedback as written.
+    #[test]
+    fn most_satisfied_goal_decides() {
+        use super::super::damos::{Goal, GoalMetric};
+        use super::super::reclaim::{DEFAULT, MAX_GOALS};
+        let cfg = super::super::reclaim::ReclaimConfig {
+            quota_mem_pressure_us: 1000,
+            quota_autotune_feedback: 2500,
+            ..DEFAULT
+        };
+        let mut goals = [Goal {
+            metric: GoalMetric::UserInput,
+            target: 0,
+            current: 0,
+        }; MAX_GOALS];
+        let n = cfg.goals(&mut goals);
+        let score = |psi_us: u64| {
+            highest_score(&goals[..n], |g| match g.metric {
+                GoalMetric::SomeMemPsiUs => psi_us,
+                GoalMetric::UserInput => g.current,
+            })
+        };
+        // No stall: the feedback (25%) decides.
+        assert_eq!(score(0), Some(2500));
+        // A stall of 3 ms against 1 ms: PSI is the most satisfied (300%).
+        assert_eq!(score(3000), Some(30_000));
+        assert_eq!(score(100), Some(2500));
+        // No goal.
+        assert_eq!(highest_score(&[], |_| 0), None);
+        // A consist step on the decided score backs off with the stall.
+        let mut l = GoalLoop::new();
+        l.restore(100 << 20);
+        let before = l.step(Tuner::Consist, 0, 0).bytes();
+        let after = l.step(Tuner::Consist, score(3000).unwrap_or(0), 0).bytes();
+        assert!(after < before, "{before} -> {after}");
     }
 
     #[test]
