@@ -23,7 +23,7 @@ use crate::params::ParamValue;
 use crate::policy::{
     attrs::MonitoringAttrs,
     damos::{Goal, GoalMetric, Watermarks, WmarkMetric},
-    failcharge::{CoreQuota, Emulation, Observed},
+    failcharge::{CoreQuota, Emulation},
     quota::{goal_score, highest_score, Tuner, GOAL_BP},
     ranges::{self, Range, RangesError, MAX_RANGES},
     reclaim::{ConfigError, ReclaimConfig, MAX_GOALS},
@@ -290,11 +290,6 @@ pub(crate) fn read_inputs() -> Result<(Context, Settings, KVec<Range>)> {
         let mut scheme = cfg.scheme(&[]);
         let l = &settings.loop_cfg;
         scheme.quota.sz = initial_quota(l.tuner, l.cap, l.has_goals());
-        if l.time_budget_ns() != 0 {
-            // The module keeps the time quota (FailCharge).
-            scheme.quota.ms = 0;
-            scheme.quota.sz = l.size_limit(scheme.quota.sz);
-        }
         ctx.add_scheme(&scheme)?;
     }
     Ok((ctx, settings, ranges))
@@ -312,7 +307,6 @@ pub(crate) struct LoopConfig {
     fail_num: u64,
     fail_denom: u64,
     reset_interval_ms: u64,
-    time_ms: u64,
 }
 
 impl LoopConfig {
@@ -327,32 +321,6 @@ impl LoopConfig {
             fail_num: fail_charge_num.get(),
             fail_denom: fail_charge_denom.get(),
             reset_interval_ms: quota_reset_interval_ms.get(),
-            time_ms: quota_ms.get(),
-        }
-    }
-
-    /// The time quota the module keeps itself, in ns per charge window
-    /// (0: none, the core keeps `quota_ms`): with the failed-region charge
-    /// ratio on, the 6.12 core's time quota, a size from the lifetime
-    /// bytes *charged* per ns, does not hold the time and falls to a page
-    /// per window (`rust/policy/failcharge.rs`).
-    fn time_budget_ns(&self) -> u64 {
-        if self.fail_denom == 0 {
-            return 0;
-        }
-        self.time_ms.saturating_mul(1_000_000)
-    }
-
-    /// The scheme's size quota `sz` as the core must have it: with the
-    /// module's time budget, no limit (0) is the largest one, as with no
-    /// time quota and no size quota the 6.12 core stops opening charge
-    /// windows (`damos_adjust_quota()` returns early), and the budget is
-    /// per window.
-    fn size_limit(&self, sz: u64) -> u64 {
-        if sz == 0 && self.time_budget_ns() != 0 {
-            u64::MAX
-        } else {
-            sz
         }
     }
 
@@ -381,9 +349,6 @@ pub(crate) struct FailCharge {
     window: AtomicU64,
     last_tried: AtomicU64,
     last_applied: AtomicU64,
-    window_ns: AtomicU64,
-    time_ns: AtomicU64,
-    prev_time_ns: AtomicU64,
     started: AtomicBool,
 }
 
@@ -396,9 +361,6 @@ impl FailCharge {
             window: AtomicU64::new(0),
             last_tried: AtomicU64::new(0),
             last_applied: AtomicU64::new(0),
-            window_ns: AtomicU64::new(0),
-            time_ns: AtomicU64::new(0),
-            prev_time_ns: AtomicU64::new(0),
             started: AtomicBool::new(false),
         }
     }
@@ -411,9 +373,6 @@ impl FailCharge {
             window: self.window.load(r),
             last_tried: self.last_tried.load(r),
             last_applied: self.last_applied.load(r),
-            window_ns: self.window_ns.load(r),
-            time_ns: self.time_ns.load(r),
-            prev_time_ns: self.prev_time_ns.load(r),
             started: self.started.load(r),
         }
     }
@@ -425,9 +384,6 @@ impl FailCharge {
         self.window.store(e.window, r);
         self.last_tried.store(e.last_tried, r);
         self.last_applied.store(e.last_applied, r);
-        self.window_ns.store(e.window_ns, r);
-        self.time_ns.store(e.time_ns, r);
-        self.prev_time_ns.store(e.prev_time_ns, r);
         self.started.store(e.started, r);
     }
 
@@ -437,13 +393,10 @@ impl FailCharge {
         let q = s.quota_state();
         let st = s.stats();
         e.observe(
-            &Observed {
-                window: q.charged_from,
-                esz: q.esz,
-                total_ns: q.total_charged_ns,
-                sz_tried: st.sz_tried,
-                sz_applied: st.sz_applied,
-            },
+            q.charged_from,
+            q.esz,
+            st.sz_tried,
+            st.sz_applied,
             num,
             denom,
         );
@@ -452,19 +405,17 @@ impl FailCharge {
 
     /// Before `s` is applied to a region of `size` bytes: charges the
     /// previous region upstream's way and sets the core's charge and
-    /// effective quota so that it cuts and stops where upstream would, or,
-    /// once the window spent `budget_ns` (0: no budget) applying, stops
-    /// after this region. Returns what was written, if anything.
+    /// effective quota so that it cuts and stops where upstream would.
+    /// Returns what was written, if anything.
     pub(crate) fn before_region(
         &self,
         s: &mut SchemeMut<'_>,
         size: u64,
         num: u64,
         denom: u64,
-        budget_ns: u64,
     ) -> Option<CoreQuota> {
         let e = self.observed(s.as_ref(), num, denom);
-        let c = e.before_region(size, num, denom, budget_ns);
+        let c = e.before_region(size, num, denom);
         if let Some(c) = c {
             s.set_charge(c.charged_sz, c.esz);
         }
@@ -472,40 +423,21 @@ impl FailCharge {
         c
     }
 
-    /// Whether the charge window before the current one of `s` spent a
-    /// time budget of `budget_ns` (0: none) applying: the module's time
-    /// quota bound there. (If no region was applied in the current window
-    /// yet, the last one observed is the previous window.)
-    pub(crate) fn last_window_out_of_time(&self, s: SchemeRef<'_>, budget_ns: u64) -> bool {
-        if budget_ns == 0 {
-            return false;
-        }
-        let e = self.load();
-        let t = if e.window == s.quota_state().charged_from {
-            e.prev_time_ns
-        } else {
-            e.time_ns
-        };
-        t >= budget_ns
-    }
-
     /// Between walks: charges the last region of the walk; `quota`, if
     /// set, is the window's new quota (the goal loop set it); the core's
-    /// charge becomes upstream's, and a window that spent `budget_ns`
-    /// (0: no budget) stays stopped.
+    /// charge becomes upstream's.
     pub(crate) fn between_walks(
         &self,
         s: &mut SchemeMut<'_>,
         quota: Option<u64>,
         num: u64,
         denom: u64,
-        budget_ns: u64,
     ) -> Option<CoreQuota> {
         let mut e = self.observed(s.as_ref(), num, denom);
         if let Some(q) = quota {
             e.set_quota(q);
         }
-        let c = e.between_walks(denom, budget_ns);
+        let c = e.between_walks(denom);
         if let Some(c) = c {
             s.set_charge(c.charged_sz, c.esz);
         }
@@ -541,7 +473,6 @@ struct LoopConfigCell {
     fail_num: AtomicU64,
     fail_denom: AtomicU64,
     reset_interval_ms: AtomicU64,
-    time_ms: AtomicU64,
 }
 
 impl LoopConfigCell {
@@ -556,7 +487,6 @@ impl LoopConfigCell {
             fail_num: AtomicU64::new(0),
             fail_denom: AtomicU64::new(0),
             reset_interval_ms: AtomicU64::new(0),
-            time_ms: AtomicU64::new(0),
         };
         cell.set(c);
         cell
@@ -578,7 +508,6 @@ impl LoopConfigCell {
         self.fail_num.store(c.fail_num, r);
         self.fail_denom.store(c.fail_denom, r);
         self.reset_interval_ms.store(c.reset_interval_ms, r);
-        self.time_ms.store(c.time_ms, r);
     }
 
     fn get(&self) -> LoopConfig {
@@ -597,7 +526,6 @@ impl LoopConfigCell {
             fail_num: self.fail_num.load(r),
             fail_denom: self.fail_denom.load(r),
             reset_interval_ms: self.reset_interval_ms.load(r),
-            time_ms: self.time_ms.load(r),
         }
     }
 }
@@ -632,12 +560,7 @@ impl ReclaimCallbacks {
         let d = self.deficit.tick(s, free, goal, total, cfg.cap)?;
         goal_score_bp.set(goal_score(free_bp, cfg.free_goal_bp));
         wanted_quota_sz.set(d.step.wanted);
-        // With fail-charge the module keeps the time quota: a window it
-        // stopped gave less than its size quota.
-        let timed_out = self
-            .fail_charge
-            .last_window_out_of_time(s.as_ref(), cfg.time_budget_ns());
-        if d.step.saturated || timed_out {
+        if d.step.saturated {
             nr_quota_saturated.set(nr_quota_saturated.get().saturating_add(1));
         }
         Some(d.esz)
@@ -715,21 +638,11 @@ impl Callbacks for ReclaimCallbacks {
             }
             step.filter(|st| st.esz_set).map(|st| st.quota_sz)
         };
-        let new_quota = new_quota.map(|q| cfg.size_limit(q));
-        let sz = s.as_ref().quota().sz;
-        s.set_quota_sz(cfg.size_limit(sz));
         // The walk's last region is charged, the core's charge becomes
         // upstream's, and its esz the window's quota, before the next walk.
-        self.fail_charge.between_walks(
-            &mut s,
-            new_quota,
-            cfg.fail_num,
-            cfg.fail_denom,
-            cfg.time_budget_ns(),
-        );
-        let esz = s.as_ref().quota_state().esz;
-        // The largest size, the module's "no limit", shows as 0.
-        effective_quota_sz.set(if esz >= usize::MAX as u64 { 0 } else { esz });
+        self.fail_charge
+            .between_walks(&mut s, new_quota, cfg.fail_num, cfg.fail_denom);
+        effective_quota_sz.set(s.as_ref().quota_state().esz);
         self.tuning.after_aggregation(&mut s, aggr_interval_us, now)
     }
 
@@ -737,13 +650,8 @@ impl Callbacks for ReclaimCallbacks {
 
     fn before_damos_apply(&self, s: &mut SchemeMut<'_>, region: Region) {
         let cfg = self.cfg.get();
-        self.fail_charge.before_region(
-            s,
-            region.size(),
-            cfg.fail_num,
-            cfg.fail_denom,
-            cfg.time_budget_ns(),
-        );
+        self.fail_charge
+            .before_region(s, region.size(), cfg.fail_num, cfg.fail_denom);
     }
 
     fn after_wmarks_check(&self, _ctx: &mut Running<'_>) -> Result {

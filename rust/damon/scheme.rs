@@ -357,10 +357,6 @@ pub struct QuotaState {
     pub charged_sz: u64,
     /// Bytes charged in all past windows.
     pub total_charged_sz: u64,
-    /// Nanoseconds spent applying the scheme (and its `before_damos_apply`
-    /// callback) since it was created, by the coarse clock, as the core
-    /// counts them for its time quota.
-    pub total_charged_ns: u64,
     /// When the current window started, in jiffies: it identifies the
     /// window.
     pub charged_from: u64,
@@ -408,7 +404,6 @@ impl<'a> SchemeRef<'a> {
             esz: q.esz as u64,
             charged_sz: q.charged_sz as u64,
             total_charged_sz: q.total_charged_sz as u64,
-            total_charged_ns: q.total_charged_ns as u64,
             charged_from: q.charged_from as u64,
         }
     }

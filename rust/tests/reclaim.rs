@@ -104,7 +104,7 @@ impl Tracer {
 impl Callbacks for Tracer {
     fn after_aggregation(&self, ctx: &mut Running<'_>) -> Result {
         if let Some(mut s) = ctx.scheme(0) {
-            self.fc.between_walks(&mut s, None, self.num, self.denom, 0);
+            self.fc.between_walks(&mut s, None, self.num, self.denom);
         }
         Ok(())
     }
@@ -115,7 +115,7 @@ impl Callbacks for Tracer {
         let r = Ordering::Relaxed;
         let window = s.as_ref().quota_state().charged_from;
         let size = region.size();
-        self.fc.before_region(s, size, self.num, self.denom, 0);
+        self.fc.before_region(s, size, self.num, self.denom);
         let q = s.as_ref().quota_state();
         if self.window.swap(window, r) != window {
             self.idx.fetch_add(1, r);
