@@ -5,12 +5,18 @@
 # default time quota (quota_ms=10 per 1 s) and a free-memory goal it
 # cannot reach (the deficit tuner wants more than the time quota allows),
 # with the ratio off and on, in the same boot: the ratio must not starve
-# reclaim under the time quota. (The core turns quota_ms into a size from
-# the lifetime bytes *charged* per ns, so with the ratio
-# effective_quota_sz is in charged bytes and reads tens of KiB, falling
-# towards a page, while a window still tries its 10 ms of pages: measured
-# 23.8 MiB swapped out in 90 s with the ratio against 27.5 without, mean
-# apply time per window 8.6 ms and 9.4 ms by the core's clock.)
+# reclaim under the time quota. It does in some runs, an open bug (issue
+# 16), so this file is not in make test's list (tools/test.sh): the core
+# turns quota_ms into a size from the lifetime bytes *charged* per ns, so
+# with the ratio effective_quota_sz is in charged bytes (tens of KiB here,
+# set by the first windows' mix) and a window can spend it on free pages
+# and pages under writeback at a byte each. Measured, KiB swapped out with
+# the ratio against without, same boot: 19192/16108 in 20 s, 23800/27504
+# in 90 s (mean 8.6 and 9.4 ms of apply time per window), 4660/15680 in
+# 20 s (fails; effective quota 9.4-12.4 KiB throughout). Keeping the time
+# quota in the module, stopping the walk between regions, was tried and
+# reverted: with regions cut by the size quota it ran windows for a mean
+# 47-148 ms against 10.
 # Prints, per second, the effective quota and the KiB swapped out.
 #
 #   51-failcharge-time.sh [SECONDS]   reclaim measured for SECONDS (20)
