@@ -26,7 +26,7 @@ pub(crate) fn initial_quota(tuner: Tuner, cap: u64, has_goal: bool) -> u64 {
     if !has_goal {
         return cap;
     }
-    to_quota_sz(GoalLoop::new().step(tuner, 0, cap, None))
+    to_quota_sz(GoalLoop::new().step(tuner, 0, cap))
 }
 
 /// What one step decided.
@@ -46,8 +46,6 @@ pub(crate) struct Step {
 pub(crate) struct QuotaLoop {
     /// The consist loop's saved input.
     esz_bp: AtomicU64,
-    /// Bytes charged to the scheme up to the last step.
-    last_charged: AtomicU64,
     next_step_ns: AtomicU64,
     started: AtomicBool,
 }
@@ -57,7 +55,6 @@ impl QuotaLoop {
     pub(crate) const fn new() -> Self {
         Self {
             esz_bp: AtomicU64::new(0),
-            last_charged: AtomicU64::new(0),
             next_step_ns: AtomicU64::new(0),
             started: AtomicBool::new(false),
         }
@@ -86,16 +83,13 @@ impl QuotaLoop {
             now_ns.saturating_add(reset_interval_ms.saturating_mul(1_000_000)),
             r,
         );
-        let q = s.as_ref().quota_state();
-        let charged = q.total_charged_sz.wrapping_add(q.charged_sz);
-        let used = charged.wrapping_sub(self.last_charged.swap(charged, r));
         let score = score();
         let quota_sz = match score {
             None => cap,
             Some(score) => {
                 let mut l = GoalLoop::new();
                 l.restore(self.esz_bp.load(r));
-                let a = l.step(tuner, score, cap, Some(used));
+                let a = l.step(tuner, score, cap);
                 self.esz_bp.store(l.saved(), r);
                 to_quota_sz(a)
             }

@@ -22,11 +22,11 @@ use crate::params::check::{
 use crate::params::ParamValue;
 use crate::policy::{
     attrs::MonitoringAttrs,
-    damos::{Watermarks, WmarkMetric},
+    damos::{Goal, GoalMetric, Watermarks, WmarkMetric},
     failcharge::{CoreQuota, Emulation},
-    quota::{goal_score, Tuner, GOAL_BP},
+    quota::{goal_score, highest_score, Tuner, GOAL_BP},
     ranges::{self, Range, RangesError, MAX_RANGES},
-    reclaim::{ConfigError, ReclaimConfig},
+    reclaim::{ConfigError, ReclaimConfig, MAX_GOALS},
 };
 use crate::quota_loop::{initial_quota, DeficitTick, QuotaLoop};
 use core::fmt;
@@ -566,24 +566,41 @@ impl ReclaimCallbacks {
         Some(d.esz)
     }
 
-    /// The highest score of the goals set, or `None` if none is.
+    /// The score of the most satisfied goal set (upstream's rule), or
+    /// `None` if none is: DAMON_RECLAIM's goals, as
+    /// [`ReclaimConfig::goals`] sets them (the PSI goal measured over the
+    /// last step, the feedback as written), and the node free-memory goal.
     fn score(&self, cfg: &LoopConfig) -> Option<u64> {
-        let mut best = None;
-        let mut consider = |s: u64| best = Some(best.map_or(s, |b: u64| b.max(s)));
-        if cfg.psi_goal_us != 0 {
+        let reclaim_goals = ReclaimConfig {
+            quota_mem_pressure_us: cfg.psi_goal_us,
+            quota_autotune_feedback: cfg.feedback,
+            ..crate::policy::reclaim::DEFAULT
+        };
+        let mut goals = [Goal {
+            metric: GoalMetric::UserInput,
+            target: 0,
+            current: 0,
+        }; MAX_GOALS];
+        let n = reclaim_goals.goals(&mut goals);
+        let psi_us = if cfg.psi_goal_us != 0 {
             let now = mm::psi_some_mem_total_us();
-            let last = self.last_psi_us.swap(now, Ordering::Relaxed);
-            consider(goal_score(now.saturating_sub(last), cfg.psi_goal_us));
-        }
-        if cfg.feedback != 0 {
-            consider(goal_score(cfg.feedback, GOAL_BP));
-        }
-        if cfg.free_goal_bp != 0 {
-            if let Some(free) = mm::node_mem(cfg.nid).and_then(|m| m.free_bp()) {
-                consider(goal_score(free, cfg.free_goal_bp));
-            }
-        }
-        best
+            now.saturating_sub(self.last_psi_us.swap(now, Ordering::Relaxed))
+        } else {
+            0
+        };
+        let goals = goals.get(..n).unwrap_or(&[]);
+        let core = highest_score(goals, |g| match g.metric {
+            GoalMetric::SomeMemPsiUs => psi_us,
+            GoalMetric::UserInput => g.current,
+        });
+        let free = if cfg.free_goal_bp != 0 {
+            mm::node_mem(cfg.nid)
+                .and_then(|m| m.free_bp())
+                .map(|free| goal_score(free, cfg.free_goal_bp))
+        } else {
+            None
+        };
+        core.max(free)
     }
 }
 

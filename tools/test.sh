@@ -251,9 +251,11 @@ fi
 # 5. The memory-heavy effect tests, on the benchmark kernel (no KUnit
 # there: prepare.sh bench drops DAMON's KUnit options, and the module's
 # suites are not run either). A swap disk and a scratch disk.
-effects_nrs="30 35 36 37 40 50 60"
+# (51-failcharge-time.sh is not in it: it reproduces an open bug, issue
+# 16, and fails in some runs; run it alone: run-all.sh 51.)
+effects_nrs="30 35 36 37 40 41 50 60"
 effects_files="30-reclaim.sh 35-reclaim-params.sh 36-quota-ms.sh 37-watermarks.sh 40-goal.sh
-	50-failcharge.sh 60-min-age.sh kmemleak"
+	41-feedback.sh 50-failcharge.sh 60-min-age.sh kmemleak"
 if [ $bench_ok = 0 ]; then
 	stage vm_effects
 	rm -f out/effects.log

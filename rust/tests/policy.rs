@@ -5,14 +5,14 @@
 
 use crate::kunit::Test;
 use crate::kunit_suite;
-use crate::policy::damos::{Action, Filter};
+use crate::policy::damos::{Action, Filter, Goal, GoalMetric};
 use crate::policy::{
     attrs::{AttrsError, MonitoringAttrs},
     failcharge,
     min_age::{Bounds, Counters, Decision, MinAgeTuner},
     min_age_model::{direction_changes_under_noise, periods_at_least, run, Workload},
     node::NodeMem,
-    quota::{feed_loop_next_input, goal_score, Allowance, GoalLoop, Tuner},
+    quota::{feed_loop_next_input, goal_score, highest_score, Allowance, GoalLoop, Tuner},
     ranges::{monitored, Range, RangesError},
     reclaim::{ConfigError, DEFAULT},
     tier::{self, detect, ChainError, NodeChain, NodeInfo},
@@ -71,22 +71,54 @@ fn feed_loop_matches_kernel_pairs(t: &mut Test) {
 fn temporal_and_consist(t: &mut Test) {
     let mut l = GoalLoop::new();
     t.expect_eq(
-        l.step(Tuner::Temporal, 9_999, 1 << 20, None),
+        l.step(Tuner::Temporal, 9_999, 1 << 20),
         Allowance::Bytes(1 << 20),
     );
     t.expect_eq(
-        l.step(Tuner::Temporal, 10_000, 1 << 20, None),
+        l.step(Tuner::Temporal, 10_000, 1 << 20),
         Allowance::Bytes(0),
     );
-    t.expect_eq(l.step(Tuner::Temporal, 0, 0, None), Allowance::Unlimited);
+    t.expect_eq(l.step(Tuner::Temporal, 0, 0), Allowance::Unlimited);
     let mut l = GoalLoop::new();
-    let first = l.step(Tuner::Consist, 0, 0, None).bytes();
-    let second = l.step(Tuner::Consist, 0, 0, None).bytes();
+    let first = l.step(Tuner::Consist, 0, 0).bytes();
+    let second = l.step(Tuner::Consist, 0, 0).bytes();
     t.expect(second > first, "consist grows while the goal is far");
     t.expect(
-        l.step(Tuner::Consist, 15_000, 0, None).bytes() < second,
+        l.step(Tuner::Consist, 15_000, 0).bytes() < second,
         "and shrinks past it",
     );
+    // Exactly upstream's damos_goal_tune_esz_bp_consist().
+    let mut l = GoalLoop::new();
+    let mut esz_bp: u64 = 0;
+    for score in [0, 5_000, 9_999, 10_000, 12_000, 20_000, 0, 3_000] {
+        esz_bp = feed_loop_next_input(esz_bp.max(10_000), score);
+        t.expect_eq(
+            l.step(Tuner::Consist, score, 0),
+            Allowance::Bytes(esz_bp / 10_000),
+        );
+    }
+    // The most satisfied goal decides (damos_quota_score()).
+    let goals = [
+        Goal {
+            metric: GoalMetric::SomeMemPsiUs,
+            target: 1000,
+            current: 0,
+        },
+        Goal {
+            metric: GoalMetric::UserInput,
+            target: 10_000,
+            current: 2500,
+        },
+    ];
+    let psi = |us: u64| {
+        highest_score(&goals, |g| match g.metric {
+            GoalMetric::SomeMemPsiUs => us,
+            GoalMetric::UserInput => g.current,
+        })
+    };
+    t.expect_eq(psi(0), Some(2500));
+    t.expect_eq(psi(3000), Some(30_000));
+    t.expect_eq(highest_score(&[], |_| 0), None);
 }
 
 fn goal_scores(t: &mut Test) {
