@@ -113,9 +113,9 @@ stop_masim
 # flushed its own TLB, DAMON under TCG was blind to the workload's
 # accesses and this had been loosened to "0.4 T"; the last CI run with
 # the flush ended at 11.8 s, refaults 5656 in the first third and 115 in
-# the last. On the benchmark kernel, attributed went 2 -> 3.5 -> 7.1 ->
-# 14.3 -> 28.6 s, anon refaults 280, 25 and 11 per third; dama 2 -> 2.2
-# -> 4.4 -> 8.5 -> 16.6 s, 6712, 385 and 140.)
+# the last. In two runs on the benchmark kernel, attributed ended at
+# 28.6 and 32.3 s, anon refaults per third 280/25/11 and 4556/16/151;
+# dama at 16.6 and 6.0 s, 6712/385/140 and 8494/2521/1397.)
 echo "min_age: scene1: ended at $((LAST / 100000)) (0.1 s) against T = $T s; anon refaults $REF_FIRST in the first third, $REF_MID in the middle, $REF_LAST in the last"
 check min_age_scene1_rises [ "$UP" -ge 1 ]
 check min_age_scene1_above_phase [ "$LAST" -gt $((T * SEC)) ]
