@@ -1,28 +1,40 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! `min_age` auto-tuning: its parameters, and the part of the reclaim
-//! kdamond's callbacks that runs the controller
-//! ([`crate::policy::min_age::MinAgeTuner`]) and applies its value to the
-//! running scheme.
+//! kdamond's callbacks that runs the controller and applies its value to
+//! the running scheme.
 //!
 //! Every `autotune_min_age_interval_ms`, the kdamond reads what DAMON's
-//! scheme reclaimed, `pgsteal_kswapd`/`pgsteal_direct` and
-//! `workingset_refault_anon`/`_file`, feeds them to the controller, and
-//! writes the new `min_age` into the scheme's access pattern: no restart.
+//! scheme tried, reclaimed and whether its quota was used up, the
+//! kernel's `pgsteal_kswapd`/`pgsteal_direct`/`pgrotated` and the
+//! workingset counters, feeds them to the controller
+//! `autotune_min_age_algo` selects
+//! ([`crate::policy::min_age_algo::Controller`]), and writes the new
+//! `min_age` into the scheme's access pattern: no restart.
 
 use crate::damon::SchemeMut;
 use crate::mm;
 use crate::module_params;
+use crate::param_enum;
 use crate::params::check::{age_us, interval_ms};
 use crate::policy::{
     damos::age_in_aggregations,
-    min_age::{Bounds, Counters, MinAgeTuner},
+    min_age::Bounds,
+    min_age_algo::{Algo, Controller},
+    min_age_signals::{Refaults, Sample},
 };
 use kernel::{new_mutex, page::PAGE_SIZE, prelude::*, sync::Mutex};
+
+param_enum!(crate::policy::min_age_algo::Algo {
+    Attributed = "attributed",
+    Dama = "dama",
+});
 
 module_params! {
     /// Tune min_age from refaults and the kernel's own reclaim (min_age is the starting point).
     autotune_min_age: bool = false, 0o600;
+    /// min_age controller: attributed (quota-aware, workingset-weighted) or dama (the DAMA RFC's).
+    autotune_min_age_algo: Algo = Algo::Attributed, 0o600;
     /// Lowest min_age the tuning may choose, in microseconds.
     min_age_min: u64 = 1_000_000, 0o600, check = age_us;
     /// Highest min_age the tuning may choose, in microseconds.
@@ -41,6 +53,7 @@ module_params! {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct MinAgeConfig {
     on: bool,
+    algo: Algo,
     bounds: Bounds,
     start_us: u64,
     interval_ms: u64,
@@ -60,6 +73,7 @@ impl MinAgeConfig {
         }
         Ok(Self {
             on: autotune_min_age.get(),
+            algo: autotune_min_age_algo.get(),
             bounds,
             start_us: min_age_us,
             interval_ms: autotune_min_age_interval_ms.get(),
@@ -71,7 +85,7 @@ impl MinAgeConfig {
 struct Tuning {
     cfg: MinAgeConfig,
     /// The controller, while tuning is on.
-    tuner: Option<MinAgeTuner>,
+    tuner: Option<Controller>,
     next_ns: u64,
 }
 
@@ -102,7 +116,9 @@ impl MinAgeControl {
     pub(crate) fn new(cfg: MinAgeConfig) -> impl PinInit<Self> {
         let tuning = Tuning {
             cfg,
-            tuner: cfg.on.then(|| MinAgeTuner::new(cfg.bounds, cfg.start_us)),
+            tuner: cfg
+                .on
+                .then(|| Controller::new(cfg.algo, cfg.bounds, cfg.start_us)),
             next_ns: 0,
         };
         tuning.publish();
@@ -111,18 +127,18 @@ impl MinAgeControl {
         })
     }
 
-    /// New settings, from `commit_inputs`: turning tuning on starts from
-    /// `min_age`; while it stays on, what was learned is kept and only the
-    /// bounds change.
+    /// New settings, from `commit_inputs`: turning tuning on, or changing
+    /// the controller, starts from `min_age`; while the same controller
+    /// stays on, what was learned is kept and only the bounds change.
     pub(crate) fn update(&self, cfg: MinAgeConfig) {
         let mut t = self.tuning.lock();
         t.tuner = match (cfg.on, t.tuner.take()) {
             (false, _) => None,
-            (true, None) => Some(MinAgeTuner::new(cfg.bounds, cfg.start_us)),
-            (true, Some(mut tuner)) => {
+            (true, Some(mut tuner)) if tuner.algo() == cfg.algo => {
                 tuner.set_bounds(cfg.bounds);
                 Some(tuner)
             }
+            (true, _) => Some(Controller::new(cfg.algo, cfg.bounds, cfg.start_us)),
         };
         t.cfg = cfg;
         t.publish();
@@ -150,14 +166,27 @@ impl MinAgeControl {
             *next_ns = now_ns.saturating_add(cfg.interval_ms.saturating_mul(1_000_000));
             // Without memory to read the counters into, the period is
             // skipped: the next one sees the sum of both.
-            if let Ok((kswapd, direct)) = mm::pgsteal_kswapd_direct() {
-                let (anon, file) = mm::workingset_refaults();
-                tuner.update(Counters {
-                    damon_reclaimed: s.as_ref().stats().sz_applied / PAGE_SIZE as u64,
-                    pgsteal_kswapd: kswapd,
-                    pgsteal_direct: direct,
-                    refault_anon: anon,
-                    refault_file: file,
+            if let Ok(ev) = mm::reclaim_events() {
+                let (anon, file) = mm::workingset();
+                let refaults = |w: mm::Workingset| Refaults {
+                    refault: w.refault,
+                    activate: w.activate,
+                    restore: w.restore,
+                };
+                let scheme = s.as_ref();
+                let stats = scheme.stats();
+                let quota = scheme.quota_state();
+                let page = PAGE_SIZE as u64;
+                tuner.update(Sample {
+                    damon_applied: stats.sz_applied / page,
+                    damon_tried: stats.sz_tried / page,
+                    quota_exceeds: stats.qt_exceeds,
+                    quota_full: quota.esz > 0 && quota.charged_sz >= quota.esz,
+                    pgsteal_kswapd: ev.pgsteal_kswapd,
+                    pgsteal_direct: ev.pgsteal_direct,
+                    pgrotated: ev.pgrotated,
+                    anon: refaults(anon),
+                    file: refaults(file),
                 });
             }
         }

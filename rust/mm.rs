@@ -219,10 +219,21 @@ pub fn psi_some_mem_total_us() -> u64 {
     unsafe { b::damos_get_some_mem_psi_total() }
 }
 
-/// Pages the kernel's own reclaim stole since boot: `(kswapd, direct)`,
-/// the `pgsteal_kswapd` and `pgsteal_direct` lines of `/proc/vmstat`.
-/// May sleep (it holds the CPU hotplug lock while it sums).
-pub fn pgsteal_kswapd_direct() -> Result<(u64, u64)> {
+/// The kernel's own reclaim since boot, from `/proc/vmstat`'s event lines.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReclaimEvents {
+    /// `pgsteal_kswapd`.
+    pub pgsteal_kswapd: u64,
+    /// `pgsteal_direct`.
+    pub pgsteal_direct: u64,
+    /// `pgrotated`: pages moved to the tail of their inactive list after
+    /// writeback for reclaim ended (freed by the next reclaim pass).
+    pub pgrotated: u64,
+}
+
+/// [`ReclaimEvents`] now. May sleep (it holds the CPU hotplug lock while it
+/// sums).
+pub fn reclaim_events() -> Result<ReclaimEvents> {
     let n = kb::vm_event_item_NR_VM_EVENT_ITEMS as usize;
     let mut events = KVec::<usize>::with_capacity(n, GFP_KERNEL)?;
     for _ in 0..n {
@@ -232,28 +243,51 @@ pub fn pgsteal_kswapd_direct() -> Result<(u64, u64)> {
     // `all_vm_events` writes; the caller may sleep.
     unsafe { kb::all_vm_events(events.as_mut_ptr()) };
     let get = |item: kb::vm_event_item| events.get(item as usize).map_or(0, |&v| v as u64);
-    Ok((
-        get(kb::vm_event_item_PGSTEAL_KSWAPD),
-        get(kb::vm_event_item_PGSTEAL_DIRECT),
-    ))
+    Ok(ReclaimEvents {
+        pgsteal_kswapd: get(kb::vm_event_item_PGSTEAL_KSWAPD),
+        pgsteal_direct: get(kb::vm_event_item_PGSTEAL_DIRECT),
+        pgrotated: get(kb::vm_event_item_PGROTATED),
+    })
 }
 
-/// Pages refaulted since boot: `(anon, file)`, the
-/// `workingset_refault_anon` and `workingset_refault_file` lines of
-/// `/proc/vmstat` (without the per-CPU deltas not yet folded in).
-pub fn workingset_refaults() -> (u64, u64) {
-    let get = |item: kb::node_stat_item| -> u64 {
-        // SAFETY: `vm_node_stat` is a static array with an entry for every
-        // `node_stat_item`; the counters change under us, hence the
-        // volatile read of one naturally aligned word.
-        let v = unsafe {
-            core::ptr::read_volatile(core::ptr::addr_of!(kb::vm_node_stat[item as usize].counter))
-        };
-        // A global counter can read transiently negative; count it as 0.
-        u64::try_from(v).unwrap_or(0)
+/// One of the global node counters (`/proc/vmstat`'s node lines, without
+/// the per-CPU deltas not yet folded in); 0 if it reads negative.
+fn node_stat(item: kb::node_stat_item) -> u64 {
+    // SAFETY: `vm_node_stat` is a static array with an entry for every
+    // `node_stat_item`; the counters change under us, hence the volatile
+    // read of one naturally aligned word.
+    let v = unsafe {
+        core::ptr::read_volatile(core::ptr::addr_of!(kb::vm_node_stat[item as usize].counter))
     };
+    // A global counter can read transiently negative; count it as 0.
+    u64::try_from(v).unwrap_or(0)
+}
+
+/// Workingset counters of one kind of page since boot.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Workingset {
+    /// `workingset_refault_*`: refaults of evicted pages.
+    pub refault: u64,
+    /// `workingset_activate_*`: those activated at once (their refault
+    /// distance was within the workingset).
+    pub activate: u64,
+    /// `workingset_restore_*`: those that were in the workingset when
+    /// evicted.
+    pub restore: u64,
+}
+
+/// The workingset counters now: `(anon, file)`.
+pub fn workingset() -> (Workingset, Workingset) {
     (
-        get(kb::node_stat_item_WORKINGSET_REFAULT_ANON),
-        get(kb::node_stat_item_WORKINGSET_REFAULT_FILE),
+        Workingset {
+            refault: node_stat(kb::node_stat_item_WORKINGSET_REFAULT_ANON),
+            activate: node_stat(kb::node_stat_item_WORKINGSET_ACTIVATE_ANON),
+            restore: node_stat(kb::node_stat_item_WORKINGSET_RESTORE_ANON),
+        },
+        Workingset {
+            refault: node_stat(kb::node_stat_item_WORKINGSET_REFAULT_FILE),
+            activate: node_stat(kb::node_stat_item_WORKINGSET_ACTIVATE_FILE),
+            restore: node_stat(kb::node_stat_item_WORKINGSET_RESTORE_FILE),
+        },
     )
 }

@@ -19,6 +19,17 @@
 //!   cold memory is there to take, but never below the learned floor
 //!   (with a margin).
 //!
+//! - **never down** while DAMON is quota-bound (its scheme charged its
+//!   whole quota): DAMON cannot take more work whatever `min_age` is, so
+//!   a lower one would only make it evict younger memory. Nothing is
+//!   learned then from who did the reclaim either. Up stays possible:
+//!   refaults above the baseline still say DAMON evicts memory in use.
+//!
+//! [`MinAgeTuner::step`] takes these values already attributed and
+//! weighted (see [`super::min_age_signals`]); [`MinAgeTuner::update`] is
+//! the controller fed with the raw counters, as it ran before: it never
+//! knows of a quota.
+//!
 //! DAMA raises `min_age` whenever refaults follow DAMON's reclaim. When
 //! memory is too small for the working set, refaults follow whatever
 //! reclaims, and DAMA's rule leaves the work to kswapd and direct
@@ -42,6 +53,20 @@ pub struct Counters {
     pub refault_anon: u64,
     /// File pages refaulted.
     pub refault_file: u64,
+}
+
+/// What happened in one period, the controller's input.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Period {
+    /// Pages DAMON reclaimed.
+    pub damon: u64,
+    /// Pages the kernel's own reclaim (kswapd and direct) stole.
+    pub system: u64,
+    /// Weighted refaults.
+    pub refault: u64,
+    /// Whether DAMON's scheme used its whole quota: it could not have
+    /// reclaimed more whatever `min_age` was.
+    pub quota_bound: bool,
 }
 
 /// Bounds of the controller, in µs.
@@ -166,21 +191,42 @@ impl MinAgeTuner {
     }
 
     /// One period: the counters as read now. Returns what was decided.
+    ///
+    /// The counters say nothing of DAMON's quota, nor of which refaults
+    /// were of the working set: this is the controller as it ran before
+    /// [`super::min_age_signals`] (which feeds [`Self::step`] the
+    /// attributed, weighted values and whether DAMON was quota-bound).
     pub fn update(&mut self, now: Counters) -> Decision {
         let Some(last) = self.last.replace(now) else {
             return Decision::Hold;
         };
         // Deltas; counters may wrap around.
-        let d = now.damon_reclaimed.wrapping_sub(last.damon_reclaimed);
-        let s = now
+        let damon = now.damon_reclaimed.wrapping_sub(last.damon_reclaimed);
+        let system = now
             .pgsteal_kswapd
             .wrapping_sub(last.pgsteal_kswapd)
             .saturating_add(now.pgsteal_direct.wrapping_sub(last.pgsteal_direct));
-        let r = now
+        let refault = now
             .refault_anon
             .wrapping_sub(last.refault_anon)
             .saturating_mul(3)
             .saturating_add(now.refault_file.wrapping_sub(last.refault_file));
+        self.step(Period {
+            damon,
+            system,
+            refault,
+            quota_bound: false,
+        })
+    }
+
+    /// One period, from what happened in it. Returns what was decided.
+    pub fn step(&mut self, p: Period) -> Decision {
+        let Period {
+            damon: d,
+            system: s,
+            refault: r,
+            quota_bound,
+        } = p;
         self.damon = smooth(self.damon, d.saturating_mul(FP));
         self.system = smooth(self.system, s.saturating_mul(FP));
         self.refault = smooth(self.refault, r.saturating_mul(FP));
@@ -194,6 +240,13 @@ impl MinAgeTuner {
         let activity = self.damon.saturating_add(self.system);
         let pct_fp = scale(self.refault, 100 * FP, activity);
         let signal: i32 = if activity < MIN_ACTIVITY * FP {
+            0
+        } else if self.damon.saturating_mul(4) < activity && quota_bound {
+            // The kernel's reclaim does the work, but DAMON already does
+            // all its quota lets it: a lower `min_age` cannot give DAMON
+            // more work, it would only make DAMON evict younger memory.
+            // Nothing is learned from who reclaimed (the refaults may be
+            // anybody's), and the floor stays.
             0
         } else if self.damon.saturating_mul(4) < activity {
             // The kernel's reclaim does the work: memory is short. Learn
@@ -210,7 +263,7 @@ impl MinAgeTuner {
             let down = base.saturating_add(base / 8).saturating_add(DOWN_PCT * FP);
             if pct_fp >= up {
                 1
-            } else if pct_fp <= down {
+            } else if pct_fp <= down && !quota_bound {
                 -1
             } else {
                 0

@@ -5,6 +5,7 @@
 //! host tests and the KUnit suite drive the controller with them.
 
 use super::min_age::{Counters, MinAgeTuner};
+use super::min_age_signals::Sample;
 
 /// A workload, one period at a time.
 ///
@@ -33,6 +34,15 @@ pub struct Workload {
     pub system_refault: u64,
     /// The cumulative counters so far.
     pub counters: Counters,
+    /// Pages DAMON may reclaim per period (its quota; 0: no quota).
+    /// DAMON spends it on the working set and the cold pages in
+    /// proportion; the kernel's reclaim takes the cold pages it leaves.
+    pub quota: u64,
+    /// Percent of DAMON's pageouts that are kept under writeback and freed
+    /// by kswapd later (an asynchronous swap device).
+    pub writeback_pct: u64,
+    /// The cumulative counters of [`Workload::sample`] so far.
+    pub sample: Sample,
 }
 
 impl Workload {
@@ -51,6 +61,70 @@ impl Workload {
         c.refault_file = c.refault_file.wrapping_add(self.system_refault);
         *c
     }
+}
+
+impl Workload {
+    /// One period under `min_age_us`, as [`Workload::step`] but with the
+    /// counters [`super::min_age_signals`] reads. The working set's
+    /// refaults are activated when memory holds it (their refault
+    /// distance is within it: it should have stayed); in memory too small
+    /// for it (`short`) they are cold whoever evicted it, as are the
+    /// kernel's other refaults.
+    pub fn sample(&mut self, min_age_us: u64) -> Sample {
+        let ws_damon = if min_age_us < self.idle_us {
+            self.ws
+        } else {
+            0
+        };
+        let wanted = self.cold.saturating_add(ws_damon);
+        let (cold, ws) = if self.quota > 0 && wanted > self.quota {
+            let ws = super::math::mul_div(ws_damon, self.quota, wanted);
+            (self.quota - ws, ws)
+        } else {
+            (self.cold, ws_damon)
+        };
+        let damon = cold + ws;
+        let kept = super::math::mul_div(damon, self.writeback_pct.min(100), 100);
+        let mut kswapd = self
+            .system
+            .saturating_add(self.cold - cold)
+            .saturating_add(kept);
+        let c = &mut self.sample;
+        if ws_damon == 0 && self.short {
+            kswapd = kswapd.saturating_add(self.ws);
+            c.anon.refault = c.anon.refault.wrapping_add(self.ws);
+        }
+        c.damon_tried = c.damon_tried.wrapping_add(damon);
+        c.damon_applied = c.damon_applied.wrapping_add(damon - kept);
+        c.pgrotated = c.pgrotated.wrapping_add(kept);
+        c.pgsteal_kswapd = c.pgsteal_kswapd.wrapping_add(kswapd);
+        c.quota_exceeds = c
+            .quota_exceeds
+            .wrapping_add(u64::from(self.quota > 0 && wanted >= self.quota));
+        c.anon.refault = c.anon.refault.wrapping_add(ws);
+        if !self.short {
+            c.anon.activate = c.anon.activate.wrapping_add(ws);
+        }
+        c.file.refault = c.file.refault.wrapping_add(self.system_refault);
+        *c
+    }
+}
+
+/// Runs `w` for `periods` periods from `min_age_us`: each period's
+/// sample goes to `update`, which returns the `min_age` for the next one;
+/// `each` is called with it. Returns the last `min_age`.
+pub fn drive(
+    w: &mut Workload,
+    periods: usize,
+    mut min_age_us: u64,
+    mut update: impl FnMut(Sample) -> u64,
+    mut each: impl FnMut(u64),
+) -> u64 {
+    for _ in 0..periods {
+        min_age_us = update(w.sample(min_age_us));
+        each(min_age_us);
+    }
+    min_age_us
 }
 
 /// Runs `t` on `w` for `periods` periods, calling `each` with the

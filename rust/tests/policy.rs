@@ -10,7 +10,8 @@ use crate::policy::{
     attrs::{AttrsError, MonitoringAttrs},
     failcharge,
     min_age::{Bounds, Counters, Decision, MinAgeTuner},
-    min_age_model::{direction_changes_under_noise, periods_at_least, run, Workload},
+    min_age_algo::{Algo, Controller},
+    min_age_model::{direction_changes_under_noise, drive, periods_at_least, run, Workload},
     node::NodeMem,
     quota::{feed_loop_next_input, goal_score, highest_score, Allowance, GoalLoop, Tuner},
     ranges::{monitored, Range, RangesError},
@@ -260,6 +261,79 @@ fn min_age_robustness(t: &mut Test) {
     t.expect_eq(c.current_us(), b.max_us);
 }
 
+/// Quota-bound DAMON (300 pages a period) under kswapd pressure, with a
+/// working set idle 30 s: the raw-counter path walks from 60 s to the
+/// floor, the attributed controller holds 60 s.
+fn min_age_quota_bound(t: &mut Test) {
+    let w0 = Workload {
+        cold: 2000,
+        ws: 2000,
+        idle_us: 30 * SEC,
+        quota: 300,
+        system: 1500,
+        system_refault: 60,
+        ..Workload::default()
+    };
+    let mut old = MinAgeTuner::new(MIN_AGE_BOUNDS, 60 * SEC);
+    let mut w = w0;
+    let last = drive(
+        &mut w,
+        300,
+        60 * SEC,
+        |s| {
+            old.update(s.counters());
+            old.current_us()
+        },
+        |_| (),
+    );
+    t.expect_eq(last, MIN_AGE_BOUNDS.min_us);
+    let mut c = Controller::new(Algo::Attributed, MIN_AGE_BOUNDS, 60 * SEC);
+    let mut w = w0;
+    let mut held = true;
+    drive(
+        &mut w,
+        300,
+        60 * SEC,
+        |s| {
+            c.update(s);
+            c.current_us()
+        },
+        |v| held &= v == 60 * SEC,
+    );
+    t.expect(held, "the attributed controller holds 60 s");
+}
+
+/// DAMA's controller: up on refaults after DAMON's reclaim, down on the
+/// kernel's reclaim without refaults.
+fn min_age_dama(t: &mut Test) {
+    let mut c = Controller::new(Algo::Dama, MIN_AGE_BOUNDS, 5 * SEC);
+    let mut w = Workload {
+        cold: 200,
+        ws: 5000,
+        idle_us: 30 * SEC,
+        ..Workload::default()
+    };
+    let step = |c: &mut Controller, w: &mut Workload, n: usize| {
+        drive(
+            w,
+            n,
+            c.current_us(),
+            |s| {
+                c.update(s);
+                c.current_us()
+            },
+            |_| (),
+        )
+    };
+    t.expect(step(&mut c, &mut w, 100) >= 30 * SEC, "rises above 30 s");
+    let mut w = Workload {
+        system: 1000,
+        system_refault: 5,
+        ..Workload::default()
+    };
+    t.expect_eq(step(&mut c, &mut w, 100), MIN_AGE_BOUNDS.min_us);
+}
+
 /// Chains parse as the parameter takes them, and bad ones are refused.
 fn tier_chain_parsing(t: &mut Test) {
     let c = NodeChain::parse(b"0,2,1\n");
@@ -392,6 +466,8 @@ kunit_suite!(
         min_age_working_set,
         min_age_short_memory,
         min_age_robustness,
+        min_age_quota_bound,
+        min_age_dama,
         tier_chain_parsing,
         tier_detection,
         tier_schemes,

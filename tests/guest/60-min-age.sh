@@ -1,11 +1,14 @@
 # min_age auto-tuning on the seed's two DAMA scenarios, scaled down:
 # 1. a region used in full for T, then only 10% of it for T, again and
-#    again, in memory that holds it: current_min_age must rise until
-#    DAMON stops evicting the region (see below for where that is);
+#    again, in memory that holds it: current_min_age must rise above T
+#    (the idle period of 90% of the region);
 # 2. four regions used in turn for 8 s each (each idle 3 x 8 s between uses),
 #    more than memory holds: it must settle below 24 s.
-# Asserts direction and bounds; prints the trajectories.
-itest_plan 27
+# Both with the default controller (autotune_min_age_algo=attributed);
+# then each scene again with DAMA's (dama), whose figures are printed for
+# the comparison and whose checks are direction (scene 1), bounds and no
+# restart. Prints the trajectories.
+itest_plan 37
 
 if ! grep -q vda /proc/swaps; then
 	[ -b /dev/vda ] || { fail min_age_needs_swap_disk "no /dev/vda"; return; }
@@ -23,6 +26,10 @@ check min_age_insmod insmod /damon_autotune.ko
 check_eq min_age_tuning_off_by_default "$(param autotune_min_age)" N
 check_fails_with EINVAL min_age_interval_rejects_zero set_param autotune_min_age_interval_ms 0
 check_eq min_age_interval_kept "$(param autotune_min_age_interval_ms)" 5000
+check_eq min_age_algo_default "$(param autotune_min_age_algo)" attributed
+check_fails_with EINVAL min_age_algo_refuses_unknown set_param autotune_min_age_algo bogus
+check_eq min_age_algo_kept_after_refused "$(param autotune_min_age_algo)" attributed
+check min_age_algo_accepts_dama sh -c "echo dama > $P/autotune_min_age_algo && [ \$(cat $P/autotune_min_age_algo) = dama ] && echo attributed > $P/autotune_min_age_algo"
 check_fails_with EACCES current_min_age_read_only set_param current_min_age 5
 check_fails_with EACCES min_age_increases_read_only set_param min_age_increases 5
 set_param autotune_min_age Y
@@ -45,11 +52,11 @@ check min_age_rmmod rmmod damon_autotune
 # (starting at START_US), samples current_min_age every 5 s for SECONDS,
 # prints the trajectory, the refaults and the counters, sets TRACE, LAST,
 # UP, DOWN, INSIDE (1 if every sample was within the bounds), SAME_PID (1
-# if the kdamond was never restarted), and REF_FIRST and REF_LAST
-# (anonymous refaults in the first and the last third of the run).
+# if the kdamond was never restarted), and REF_FIRST, REF_MID and REF_LAST
+# (anonymous refaults in the first, middle and last third of the run).
 tune() {
 	local name=$1 start=$2 lo=$3 hi=$4 secs=$5 pid v i
-	local s0 k0 d0 a0 f0 n a
+	local s0 k0 d0 a0 f0 w0 n a
 	rmmod damon_autotune 2>/dev/null
 	# Always active, no quota: min_age alone decides what goes. (With a
 	# size quota, DAMON on the physical address space spends it on free
@@ -63,6 +70,7 @@ tune() {
 	pid=$(param kdamond_pid)
 	s0=$(param bytes_reclaimed_regions) k0=$(vmstat pgsteal_kswapd) d0=$(vmstat pgsteal_direct)
 	a0=$(vmstat workingset_refault_anon) f0=$(vmstat workingset_refault_file)
+	w0=$(vmstat workingset_activate_anon)
 	TRACE="" RTRACE="" INSIDE=1 n=$((secs / 5)) a=$a0
 	for i in $(seq $n); do
 		sleep 5
@@ -71,16 +79,16 @@ tune() {
 		[ "$v" -ge "$lo" ] && [ "$v" -le "$hi" ] || INSIDE=0
 		RTRACE="$RTRACE $(( $(vmstat workingset_refault_anon) - a ))"
 		a=$(vmstat workingset_refault_anon)
-		[ "$i" = $((n / 3)) ] && REF_FIRST=$((a - a0))
-		[ "$i" = $((n - n / 3)) ] && REF_LAST=$a
+		[ "$i" = $((n / 3)) ] && REF_FIRST=$((a - a0)) REF_MID=$a
+		[ "$i" = $((n - n / 3)) ] && REF_LAST=$a REF_MID=$((a - REF_MID))
 	done
 	REF_LAST=$(( $(vmstat workingset_refault_anon) - REF_LAST ))
 	LAST=$v UP=$(param min_age_increases) DOWN=$(param min_age_decreases)
 	SAME_PID=0
 	[ "$(param kdamond_pid)" = "$pid" ] && SAME_PID=1
-	echo "min_age: $name: current_min_age every 5 s (0.1 s units):$TRACE"
+	echo "min_age: $name: algo $(param autotune_min_age_algo); current_min_age every 5 s (0.1 s units):$TRACE"
 	echo "min_age: $name: anon refaults in each 5 s:$RTRACE"
-	echo "min_age: $name: $UP increases, $DOWN decreases; DAMON reclaimed $(( ($(param bytes_reclaimed_regions) - s0) >> 20 )) MiB, pgsteal kswapd $(( $(vmstat pgsteal_kswapd) - k0 )) direct $(( $(vmstat pgsteal_direct) - d0 )), refaults anon $(( $(vmstat workingset_refault_anon) - a0 )) file $(( $(vmstat workingset_refault_file) - f0 ))"
+	echo "min_age: $name: $UP increases, $DOWN decreases; DAMON reclaimed $(( ($(param bytes_reclaimed_regions) - s0) >> 20 )) MiB, pgsteal kswapd $(( $(vmstat pgsteal_kswapd) - k0 )) direct $(( $(vmstat pgsteal_direct) - d0 )), refaults anon $(( $(vmstat workingset_refault_anon) - a0 )) (activated $(( $(vmstat workingset_activate_anon) - w0 ))) file $(( $(vmstat workingset_refault_file) - f0 )); anon refaults per third $REF_FIRST $REF_MID $REF_LAST"
 	set_param enabled N
 	rmmod damon_autotune
 }
@@ -100,23 +108,32 @@ EXTRA="sample_interval=20000 aggr_interval=200000"
 tune scene1 $((2 * SEC)) $((SEC / 2)) $((60 * SEC)) 180
 EXTRA=""
 stop_masim
-# It rises, and settles where DAMON (almost) stops evicting the working
-# set: the last third has fewer refaults than the first. They come in
-# bursts of about 120 pages, when DAMON evicts part of the region, and
-# one more burst after a step up is common (0, 7, 108 and 134 against
-# 380, 87, 341 and 360 in four runs; one CI run failed an earlier "half
-# at most" and printed no figures). Where it settles against T depends
-# on how late DAMON sees A go idle: under TCG its age lags the wall clock
-# by seconds (it samples nothing while it pages out); it settled between
-# 0.4 T and 1.6 T in our runs (the strict "above T" of the issue is not
-# what TCG lets DAMON see). It must be twice its start at least, in one
-# step or more (2 -> 4 s in one step, refaults 87 -> 7, in one run).
-echo "min_age: scene1: ended at $((LAST / 100000)) (0.1 s) against T = $T s; anon refaults $REF_FIRST in the first third, $REF_LAST in the last"
+# It rises above T, where DAMON stops evicting the 90% idle for T, and
+# the last third has fewer refaults than the first. (Before masim
+# flushed its own TLB, DAMON under TCG was blind to the workload's
+# accesses and this had been loosened to "0.4 T"; the last CI run with
+# the flush ended at 11.8 s, refaults 5656 in the first third and 115 in
+# the last. In two runs on the benchmark kernel, attributed ended at
+# 28.6 and 32.3 s, anon refaults per third 280/25/11 and 4556/16/151;
+# dama at 16.6 and 6.0 s, 6712/385/140 and 8494/2521/1397.)
+echo "min_age: scene1: ended at $((LAST / 100000)) (0.1 s) against T = $T s; anon refaults $REF_FIRST in the first third, $REF_MID in the middle, $REF_LAST in the last"
 check min_age_scene1_rises [ "$UP" -ge 1 ]
-check min_age_scene1_doubles [ "$LAST" -ge $((2 * 2 * SEC)) ]
+check min_age_scene1_above_phase [ "$LAST" -gt $((T * SEC)) ]
 check min_age_scene1_refaults_fall [ "$REF_LAST" -lt "$REF_FIRST" ]
 check min_age_scene1_bounds [ "$INSIDE" = 1 ]
 check min_age_scene1_no_restart [ "$SAME_PID" = 1 ]
+grep "accesses/ms" /tmp/masim.log | tail -2
+
+# Scene 1 again with DAMA's controller, from a fresh masim.
+check min_age_scene1_dama_masim start_masim /tmp/scene1.cfg --loops 0
+EXTRA="sample_interval=20000 aggr_interval=200000 autotune_min_age_algo=dama"
+tune scene1_dama $((2 * SEC)) $((SEC / 2)) $((60 * SEC)) 180
+EXTRA=""
+stop_masim
+echo "min_age: scene1_dama: ended at $((LAST / 100000)) (0.1 s) against T = $T s; anon refaults $REF_FIRST in the first third, $REF_MID in the middle, $REF_LAST in the last"
+check min_age_scene1_dama_rises [ "$UP" -ge 1 ]
+check min_age_scene1_dama_bounds [ "$INSIDE" = 1 ]
+check min_age_scene1_dama_no_restart [ "$SAME_PID" = 1 ]
 grep "accesses/ms" /tmp/masim.log | tail -2
 
 # Scenario 2: four regions, together 6/5 of the memory left free, used
@@ -149,6 +166,16 @@ r_kb=$(( 100 * 1024 * 3 / 10 ))
 check min_age_scene2_masim start_masim /tmp/scene2.cfg --loops 0 --no-populate
 echo "min_age: scene2: regions ready at $(uptime_s) s"
 tune scene2 $((60 * SEC)) $SEC $((120 * SEC)) 90
+S2_LAST=$LAST S2_DOWN=$DOWN S2_INSIDE=$INSIDE S2_SAME_PID=$SAME_PID
+# DAMA's controller on the same masim, right after (its regions as the
+# first run left them).
+EXTRA="autotune_min_age_algo=dama"
+tune scene2_dama $((60 * SEC)) $SEC $((120 * SEC)) 90
+EXTRA=""
+echo "min_age: scene2_dama: ended at $((LAST / 100000)) (0.1 s) against the 24 s revisit period"
+check min_age_scene2_dama_bounds [ "$INSIDE" = 1 ]
+check min_age_scene2_dama_no_restart [ "$SAME_PID" = 1 ]
+LAST=$S2_LAST DOWN=$S2_DOWN INSIDE=$S2_INSIDE SAME_PID=$S2_SAME_PID
 stop_masim
 rm -f /mnt/pin/fill
 umount /mnt/pin

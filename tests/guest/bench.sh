@@ -12,10 +12,14 @@
 # - dama1, dama2: masim runs /samples/bench/SET/SCENARIO.cfg (SET: full
 #   or quick); SECONDS defaults to the configuration's own length.
 #   Variants: none (no DAMON), reclaim_default (DAMON_RECLAIM, defaults
-#   but min_age, scaled), reclaim_custom (DAMON_RECLAIM, min_age 60 s),
+#   but min_age, scaled), reclaim_default_wm0 (the same with its low
+#   watermark 0, as the _wm variants), reclaim_custom (DAMON_RECLAIM,
+#   min_age 60 s),
 #   autotune_min_age (damon_autotune, min_age tuned from 10 s, with
 #   DAMON_RECLAIM's watermarks: off below 20% free), autotune_min_age_wm
 #   (the same, low watermark 0: it keeps working under pressure),
+#   autotune_min_age_dama_wm (the same with DAMA's controller,
+#   autotune_min_age_algo=dama),
 #   autotune_free_goal (damon_autotune, 10% free memory goal on node 0,
 #   watermarks always on: the goal decides how much it does).
 #   masim faults its pages in as it writes them (--no-populate): its
@@ -55,14 +59,17 @@ fi
 
 case $variant in
 none) ;;
-reclaim_default | reclaim_custom)
+reclaim_default | reclaim_default_wm0 | reclaim_custom)
 	age=120; [ "$variant" = reclaim_custom ] && age=60
 	echo "$(us $age)" > $R/min_age
+	[ "$variant" = reclaim_default_wm0 ] && echo 0 > $R/wmarks_low
 	echo Y > $R/enabled ;;
-autotune_min_age | autotune_min_age_wm)
-	low=200; [ "$variant" = autotune_min_age_wm ] && low=0
+autotune_min_age | autotune_min_age_wm | autotune_min_age_dama_wm)
+	low=200; [ "$variant" = autotune_min_age ] || low=0
+	algo=attributed; [ "$variant" = autotune_min_age_dama_wm ] && algo=dama
 	insmod /damon_autotune.ko enabled=Y autotune_min_age=Y min_age="$(us 10)" \
 		min_age_min="$(us 1)" min_age_max="$(us 600)" wmarks_low=$low \
+		autotune_min_age_algo=$algo \
 		autotune_min_age_interval_ms="$(awk -v k="$scale" 'BEGIN { printf "%d", 5000 * k }')" ;;
 autotune_free_goal)
 	insmod /damon_autotune.ko enabled=Y min_age="$(us 10)" quota_mem_free_goal_bp=1000 \
