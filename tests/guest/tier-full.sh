@@ -55,7 +55,7 @@ trace() {
 		"used bp $(param tier_used_bp) (goal $(param tier_promote_goal_used_bp))," \
 		"hot sz $(param tier_hot_sz) cold sz $(param tier_cold_sz)," \
 		"promote want $(param tier_promote_wanted_sz) quota $(param tier_promote_effective_quota_sz)" \
-		"migrated $(param tier_node_promote_bytes_migrated)," \
+		"migrated $(param tier_node_promote_bytes_migrated) moved bp $(param tier_node_promote_moved_bp)," \
 		"demote want $(param tier_demote_wanted_sz) quota $(param tier_demote_effective_quota_sz)" \
 		"migrated $(param tier_node_demote_bytes_migrated)"
 }
