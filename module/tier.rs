@@ -22,7 +22,7 @@ use crate::policy::{
     tier::{detect, Direction, NodeChain, TierConfig, MAX_CHAIN},
     tier_control::{
         demote_budget, demote_want, pages, promote_budget, promote_demand, Budget, Goals, Incoming,
-        TierNode, Window,
+        Shown, TierNode, Window,
     },
 };
 use core::{
@@ -101,6 +101,8 @@ module_params! {
     tier_node_promote_bytes_failed: PerNode = PerNode::PromoteFailed, 0o400;
     /// Intervals in which each node's promotion used its whole quota (read-only).
     tier_node_promote_quota_exceeds: PerNode = PerNode::PromoteExceeds, 0o400;
+    /// Share of the bytes each node's promotion tried in its recent walks that it moved, in bp (read-only).
+    tier_node_promote_moved_bp: PerNode = PerNode::PromoteMovedBp, 0o400;
     /// Bytes of regions each node's demotion was tried on (read-only).
     tier_node_demote_bytes_tried: PerNode = PerNode::DemoteTried, 0o400;
     /// Bytes each node demoted (read-only).
@@ -223,6 +225,9 @@ struct DirStats {
     migrated: AtomicU64,
     /// Intervals that used the whole quota.
     exceeds: AtomicU64,
+    /// What its recent walks showed ([`Shown`]): bytes tried, bytes moved.
+    shown_tried: AtomicU64,
+    shown_moved: AtomicU64,
 }
 
 impl DirStats {
@@ -233,6 +238,16 @@ impl DirStats {
             tried: AtomicU64::new(0),
             migrated: AtomicU64::new(0),
             exceeds: AtomicU64::new(0),
+            shown_tried: AtomicU64::new(0),
+            shown_moved: AtomicU64::new(0),
+        }
+    }
+
+    fn shown(&self) -> Shown {
+        let r = Ordering::Relaxed;
+        Shown {
+            tried: self.shown_tried.load(r),
+            moved: self.shown_moved.load(r),
         }
     }
 
@@ -244,6 +259,8 @@ impl DirStats {
             &self.tried,
             &self.migrated,
             &self.exceeds,
+            &self.shown_tried,
+            &self.shown_moved,
         ] {
             c.store(0, r);
         }
@@ -360,6 +377,8 @@ pub enum PerNode {
     PromoteFailed,
     /// Promotion: intervals that used the whole quota.
     PromoteExceeds,
+    /// Promotion: share of the bytes tried in recent walks that moved, bp.
+    PromoteMovedBp,
     /// Demotion: as for promotion.
     DemoteWant,
     /// Demotion: as for promotion.
@@ -376,7 +395,7 @@ pub enum PerNode {
 
 impl PerNode {
     /// Every view, in the order of their bits.
-    pub const ALL: [PerNode; 16] = [
+    pub const ALL: [PerNode; 17] = [
         PerNode::UsedBp,
         PerNode::FreeBp,
         PerNode::Hot,
@@ -387,6 +406,7 @@ impl PerNode {
         PerNode::PromoteMigrated,
         PerNode::PromoteFailed,
         PerNode::PromoteExceeds,
+        PerNode::PromoteMovedBp,
         PerNode::DemoteWant,
         PerNode::DemoteQuota,
         PerNode::DemoteTried,
@@ -411,6 +431,7 @@ impl PerNode {
             PromoteMigrated => p.migrated.load(r),
             PromoteFailed => failed(p),
             PromoteExceeds => p.exceeds.load(r),
+            PromoteMovedBp => p.shown().bp(),
             DemoteWant => d.want.load(r),
             DemoteQuota => d.quota.load(r),
             DemoteTried => d.tried.load(r),
@@ -627,6 +648,13 @@ impl TierCallbacks {
             .map_or(0, |s| s.demote.want.load(Ordering::Relaxed))
     }
 
+    /// What node `idx`'s promotion showed in its recent walks.
+    fn shown_of(&self, idx: Option<usize>) -> Shown {
+        idx.filter(|&i| i < self.chain.len())
+            .and_then(|i| STATS.get(i))
+            .map_or(Shown::default(), |s| s.promote.shown())
+    }
+
     /// The budget node `idx` gave its scheme of direction `d` for the walk
     /// it is in.
     fn quota_of(&self, idx: Option<usize>, d: Dir) -> u64 {
@@ -667,7 +695,7 @@ impl TierCallbacks {
                     want: self.demote_want_of(up),
                     in_flight: self.quota_of(up, Dir::Demote),
                 };
-                let want = demote_want(me, below, above, &g);
+                let want = demote_want(me, below, self.shown_of(down), above, &g);
                 demote_budget(me, want, &lower, &g, cap)
             }
         }
@@ -711,6 +739,15 @@ impl Callbacks for TierCallbacks {
             let charged = q.total_charged_sz.wrapping_add(q.charged_sz);
             let used = charged.wrapping_sub(m.last_charged.swap(charged, r));
             let ds = stats.dir(m.dir);
+            if m.dir == Dir::Promote {
+                // What the last walk tried and moved: the demand the node
+                // above makes room for.
+                let tried = st.sz_tried.saturating_sub(ds.tried.load(r));
+                let moved = st.sz_applied.saturating_sub(ds.migrated.load(r));
+                let shown = ds.shown().observe(tried, moved);
+                ds.shown_tried.store(shown.tried, r);
+                ds.shown_moved.store(shown.moved, r);
+            }
             let last_budget = m.last_budget.load(r);
             if last_budget > 0 && used >= last_budget {
                 ds.exceeds.fetch_add(1, r);

@@ -17,7 +17,7 @@ use crate::policy::{
     ranges::{monitored, Range, RangesError},
     reclaim::{ConfigError, DEFAULT},
     tier::{self, detect, ChainError, NodeChain, NodeInfo},
-    tier_control::{demote_want, promote_budget, promote_demand, Goals, Incoming, TierNode},
+    tier_control::{demote_want, promote_budget, promote_demand, Goals, Incoming, Shown, TierNode},
 };
 
 fn attrs_validation(t: &mut Test) {
@@ -419,13 +419,21 @@ fn tier_exchange(t: &mut Test) {
     t.expect_eq(demand, 150 * MIB);
     t.expect_eq(promote_budget(&up, &low, 0, &g, u64::MAX).bytes, 0);
     let inc = |want| Incoming { want, in_flight: 0 };
-    t.expect_eq(demote_want(&up, inc(demand), inc(0), &g), 152 * MIB);
+    // Before promotion tried anything: only the reserve.
+    let none = Shown::default();
+    t.expect_eq(demote_want(&up, inc(demand), none, inc(0), &g), 2 * MIB);
+    // It moved all it tried: room for the whole hot set.
+    let all = none.observe(MIB, MIB);
+    t.expect_eq(demote_want(&up, inc(demand), all, inc(0), &g), 152 * MIB);
+    // It moved half: regions count cold neighbours as hot.
+    let half = none.observe(MIB, MIB / 2);
+    t.expect_eq(demote_want(&up, inc(demand), half, inc(0), &g), 77 * MIB);
     let roomy = node(200, 0, 360);
     t.expect_eq(
         promote_budget(&roomy, &low, 0, &g, u64::MAX).bytes,
         150 * MIB,
     );
-    t.expect_eq(demote_want(&roomy, inc(demand), inc(0), &g), 0);
+    t.expect_eq(demote_want(&roomy, inc(demand), all, inc(0), &g), 0);
 }
 
 /// The monitored ranges: every System RAM block by default, a set region

@@ -36,7 +36,7 @@ phases=${*:-big full2 full3 leak}
 # Checks per phase (a phase that stops early runs fewer: the plan shows it).
 plan=1
 for p in $phases; do
-	case $p in full2) plan=$((plan + 9)) ;; full3) plan=$((plan + 7)) ;; big) plan=$((plan + 8)) ;; leak) plan=$((plan + 6)) ;; esac
+	case $p in full2) plan=$((plan + 10)) ;; full3) plan=$((plan + 7)) ;; big) plan=$((plan + 8)) ;; leak) plan=$((plan + 6)) ;; esac
 done
 itest_plan $plan
 check tier_full_vm_has_three_nodes [ -d /sys/devices/system/node/node2 ]
@@ -55,7 +55,7 @@ trace() {
 		"used bp $(param tier_used_bp) (goal $(param tier_promote_goal_used_bp))," \
 		"hot sz $(param tier_hot_sz) cold sz $(param tier_cold_sz)," \
 		"promote want $(param tier_promote_wanted_sz) quota $(param tier_promote_effective_quota_sz)" \
-		"migrated $(param tier_node_promote_bytes_migrated)," \
+		"migrated $(param tier_node_promote_bytes_migrated) moved bp $(param tier_node_promote_moved_bp)," \
 		"demote want $(param tier_demote_wanted_sz) quota $(param tier_demote_effective_quota_sz)" \
 		"migrated $(param tier_node_demote_bytes_migrated)"
 }
@@ -137,12 +137,12 @@ phase_full2() {
 	echo "tier: full2: filler on node 0 ${cold_min}% -> ${cold_end}%; $(mib $((m1 - m0))) MiB migrated in the last 20 s; used bp $(param tier_used_bp)"
 	check full2_filler_does_not_come_back [ $((cold_end - cold_min)) -lt 10 ]
 	check full2_hot_set_stays [ "$(region_share hot 0)" -ge 80 ]
-	# Printed above, not asserted: the bytes migrated in the hold, against
-	# issue 15's bound of a tenth of the hot set (14.7 MiB). With DAMON
-	# seeing the workload: 13.1, 6.2, 5.4 and 44.9 MiB in four runs; the
-	# 44.9 was the filler still being demoted (68% -> 59% on node 0) with
-	# 96-99% of the hot set already there: the over-demotion issue 15
-	# reports (node 0 far below its used goal), not pages going back.
+	# Little churn in the hold: at most a tenth of the hot set (issue 15's
+	# bound, 14.7 MiB) migrated. Before demotion was sized from what
+	# promotion showed: 13.1, 6.2, 5.4 and 44.9 MiB in four runs, the 44.9
+	# the filler still being demoted (68% -> 59% on node 0) with 96-99% of
+	# the hot set already there; after: 3.8 MiB.
+	check full2_little_churn [ $(((m1 - m0) / 1024)) -le $((hot_kb / 10)) ]
 	stats_consistent full2
 	check full2_rmmod rmmod damon_autotune
 	stop_masim
@@ -200,10 +200,11 @@ phase_big() {
 	goal=$(param tier_promote_goal_used_bp)
 	echo "tier: big: used bp $used (goal $goal); migrated $(mib "$first") MiB in the first third, $(mib $((last1 - last0))) MiB in the last;" \
 		"cold on node 0 $(region_share cold 0)%"
-	# Node 0 mostly full of hot memory. Issue 15 asks within 200 bp of the
-	# goal: 9841 bp in one run, 9456 in another (not met), so only a loose
-	# fraction is asserted.
-	check big_node0_full [ "$used" -ge 9000 ]
+	# Node 0 full of hot memory: issue 15 asks within 200 bp of the goal.
+	# Sizing demotion by the regions' hot bytes ended at 9841, 9456, 9509
+	# and 9536 bp (demoting cold memory the hot set did not need); sized
+	# from what promotion showed, 9940.
+	check big_node0_full [ "$used" -ge $((goal - 200)) ]
 	# Most of it: 21% was left after 90 s in the run this was written on.
 	check big_cold_left_node0 [ "$(region_share cold 0)" -le 30 ]
 	# No oscillation: issue 15 measures it as the bytes migrated in the

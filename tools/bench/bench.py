@@ -4,6 +4,7 @@
 
     tools/bench/bench.py [--quick] [--check] [--kernel bench|test]
                          [--out DIR] [--scenarios a,b] [--variants a,b]
+                         [--repeat N]
 
 Each run boots the kernel, runs one guest script (tests/guest/bench.sh
 SCENARIO VARIANT SCALE SET, or tests/guest/bench-tier.sh VARIANT SCALE)
@@ -16,6 +17,9 @@ same invocation: absolute numbers under QEMU TCG are not stable.
 Writes DIR/report.md (tables in the DAMA RFC's layout, plus ratios),
 DIR/summary.csv, one DIR/<scenario>-<variant>.csv time series per run, the
 console logs, and DIR/<scenario>.png plots when matplotlib is installed.
+With --repeat N, each variant runs N times (logs and time series
+<scenario>-<variant>-rK.*) and every cell is the median of the N runs,
+with their lowest and highest in brackets; the targets use the medians.
 
 Scenarios:
 - dama1, dama2: the DAMA RFC's, against DAMON_RECLAIM's defaults;
@@ -39,8 +43,9 @@ import subprocess
 import sys
 import time
 
-from report import fmt, metric_table
-from tiering import plot_tiering, summarise_tiering, tiering_table
+from report import fmt, median_results, metric_table
+from tiering import (CHURN_PCT_PER_MIN, TIME_RATIO, plot_tiering, summarise_tiering,
+                     tiering_table)
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -280,10 +285,12 @@ def build(kernel, build_dir, out):
     return os.path.join(src, "damon_autotune.ko")
 
 
-def run_one(args, cfg, scenario, variant):
+def run_one(args, cfg, scenario, variant, rep=None):
     """Boots one VM for SCENARIO/VARIANT (unless --report-only) and parses
-    its console; returns (samples, phases, start, log path)."""
-    log = os.path.join(args.out, f"{scenario}-{variant}.log")
+    its console; returns (samples, phases, start, log path). REP (1, 2,
+    ...) names the run of a repeated variant."""
+    name = f"{scenario}-{variant}" + (f"-r{rep}" if rep else "")
+    log = os.path.join(args.out, f"{name}.log")
     seconds = cfg["seconds"].get(scenario)
     cmd = [os.path.join(TOP, "tools/qemu/vm.sh"), "--kernel", args.kernel_image,
            "--module", str(args.module), "--log", log, "--timeout", str(args.timeout),
@@ -315,12 +322,12 @@ def run_one(args, cfg, scenario, variant):
             os.replace(log, log + ".failed")
             subprocess.run(cmd, check=False)
     samples, phases, start = parse_console(log)
-    with open(os.path.join(args.out, f"{scenario}-{variant}.csv"), "w", newline="") as f:
+    with open(os.path.join(args.out, f"{name}.csv"), "w", newline="") as f:
         keys = sorted({k for s in samples for k in s})
         w = csv.DictWriter(f, fieldnames=keys)
         w.writeheader()
         w.writerows(samples)
-    print(f"bench: {scenario}/{variant}: {len(samples)} samples, "
+    print(f"bench: {name}: {len(samples)} samples, "
           f"VM {time.time() - t0:.0f} s", flush=True)
     return samples, phases, start, log
 
@@ -330,24 +337,31 @@ def run_scenario(args, cfg, scenario, variants):
     A run that did not finish is left out of the tables and listed in runs
     with its error."""
     results, series, runs = {}, {}, []
+    reps = [None] if args.repeat <= 1 else list(range(1, args.repeat + 1))
     for variant in variants:
-        try:
-            samples, phases, info, log = run_one(args, cfg, scenario, variant)
-        except (OSError, RuntimeError) as e:
-            print(f"bench: {scenario}/{variant}: {e}", flush=True)
-            runs.append(dict(scenario=scenario, variant=variant, error=str(e),
-                             log=os.path.join(args.out, f"{scenario}-{variant}.log")))
-            continue
-        if scenario == "failcharge":
-            results[variant] = summarise_failcharge(samples, info)
-        elif scenario == "tiering":
-            results[variant] = summarise_tiering(samples, info)
-        else:
-            results[variant] = summarise(samples, phases)
-        series[variant] = samples
-        runs.append(dict(scenario=scenario, variant=variant, error=None, log=log,
-                         samples=len(samples), phases=phases, start=info,
-                         seconds=samples[-1]["t"] - samples[0]["t"], result=results[variant]))
+        each = []
+        for rep in reps:
+            name = f"{scenario}-{variant}" + (f"-r{rep}" if rep else "")
+            try:
+                samples, phases, info, log = run_one(args, cfg, scenario, variant, rep)
+            except (OSError, RuntimeError) as e:
+                print(f"bench: {name}: {e}", flush=True)
+                runs.append(dict(scenario=scenario, variant=variant, error=str(e),
+                                 log=os.path.join(args.out, f"{name}.log")))
+                continue
+            if scenario == "failcharge":
+                m = summarise_failcharge(samples, info)
+            elif scenario == "tiering":
+                m = summarise_tiering(samples, info)
+            else:
+                m = summarise(samples, phases)
+            each.append(m)
+            series.setdefault(variant, samples)
+            runs.append(dict(scenario=scenario, variant=variant, error=None, log=log,
+                             samples=len(samples), phases=phases, start=info,
+                             seconds=samples[-1]["t"] - samples[0]["t"], result=m))
+        if each:
+            results[variant] = each[0] if len(each) == 1 else median_results(each)
     done = [v for v in variants if v in results]
     if not done:
         lines = [f"### {scenario}", ""]
@@ -359,10 +373,16 @@ def run_scenario(args, cfg, scenario, variants):
         lines = table(scenario, results, done)
     png = done and (plot_tiering(args.out, series) if scenario == "tiering"
                     else plot(args.out, scenario, series))
+    if args.repeat > 1 and done:
+        lines += ["", f"Medians of {args.repeat} runs per variant, lowest-highest in brackets "
+                  "(runs that finished: " +
+                  ", ".join(f"{v} {results[v]['_runs']}" for v in done) +
+                  "); the plot shows each variant's first run."]
     if png:
         lines += ["", f"![{scenario}]({os.path.basename(png)})"]
-    again = [v for v in variants
-             if os.path.exists(os.path.join(args.out, f"{scenario}-{v}.log.failed"))]
+    again = [v for v in variants for rep in reps
+             if os.path.exists(os.path.join(
+                 args.out, f"{scenario}-{v}" + (f"-r{rep}" if rep else "") + ".log.failed"))]
     if again:
         lines += ["", f"Run a second time after a first run that did not finish: "
                   f"{', '.join(again)} (the first run's log: *.log.failed)."]
@@ -431,6 +451,15 @@ def targets(res):
         lambda x: x >= 95, tier and f"{tier['hot_end_pct']:.0f}%")
     row("tiering: fast node used bp within +-50 of the goal", tier and tier["used0_mad_bp"],
         lambda x: x <= 50, tier and f"mean distance {tier['used0_mad_bp']:.0f} bp")
+    t95 = rel("tiering", "autotune_tier", "damon_static", "hot_95_s")
+    row(f"tiering: time to >= 95% <= {TIME_RATIO:g}x damon_static's", t95,
+        lambda x: x <= TIME_RATIO)
+    row(f"tiering: migration in steady state < {CHURN_PCT_PER_MIN:g}% of the hot set per minute",
+        tier and tier["steady_churn_pct_min"], lambda x: x < CHURN_PCT_PER_MIN,
+        tier and f"{tier['steady_churn_pct_min']:.2f}% per minute "
+        f"({tier['steady_migrated_mib']:.1f} MiB)")
+    row("tiering: kdamond CPU <= 1.00x damon_static",
+        rel("tiering", "autotune_tier", "damon_static", "kdamond_cpu_s"), lambda x: x <= 1.0)
     return ["### Targets", "", "Ratios are damon_autotune's against the baseline of the same "
             "scenario and invocation.", "", "| target | measured | |", "|---|---|---|"] + rows + [""]
 
@@ -498,6 +527,8 @@ def main():
     ap.add_argument("--scenarios")
     ap.add_argument("--variants")
     ap.add_argument("--timeout", type=int, default=1800)
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="runs per variant; the report gives medians and ranges")
     ap.add_argument("--report-only", action="store_true",
                     help="boot nothing: rewrite the report from the console logs in --out")
     args = ap.parse_args()
@@ -527,7 +558,9 @@ def main():
         report += lines
         runs += scenario_runs
         everything[scenario] = results
-        summary += [dict(scenario=scenario, variant=v, **r) for v, r in results.items()]
+        summary += [dict(scenario=scenario, variant=v,
+                         **{k: x for k, x in r.items() if not k.startswith("_")})
+                    for v, r in results.items()]
     # The targets first: the report is what a user reads first.
     report[4:4] = targets(everything)
     took = os.path.join(args.out, "took.txt")

@@ -14,7 +14,8 @@ console logs of such runs and prints the table (for debugging).
 Sample keys (bench-tier.sh's "bench: sample" lines): t (s since the
 variant started), hot0 and cold0 (% of the hot set and of the filler on
 node 0), used0_bp, free0_bp, used1_bp, promoted and demoted (bytes
-migrated since the start), kdamond_ticks (USER_HZ, all kdamonds).
+migrated since the start), kdamond_ticks (USER_HZ, all kdamonds). The
+start line gives hot_mib, the hot set's size.
 """
 import os
 import sys
@@ -24,6 +25,11 @@ from report import metric_table
 BASELINE = "damon_static"
 HOT_TARGET_PCT = 95.0
 USED_TOLERANCE_BP = 50
+# Steady-state migration (promoted + demoted in the last third) under this
+# share of the hot set per minute: no churn.
+CHURN_PCT_PER_MIN = 1.0
+# Time to HOT_TARGET_PCT at most this many times damon_static's.
+TIME_RATIO = 2.0
 DEFAULT_GOAL_BP = 9970
 USER_HZ = 100
 MIB = 2.0 ** 20
@@ -38,6 +44,8 @@ ROWS = [
     ("node 0 used, steady state (bp)", "used0_mean_bp"),
     ("node 0 used - goal, mean abs. (bp)", "used0_mad_bp"),
     ("node 0 used - goal, max abs. (bp)", "used0_maxdev_bp"),
+    ("migrated in steady state (MiB)", "steady_migrated_mib"),
+    ("migrated in steady state (% of the hot set per minute)", "steady_churn_pct_min"),
     ("promoted (MiB)", "promoted_mib"),
     ("demoted (MiB)", "demoted_mib"),
     ("kdamond CPU time (s)", "kdamond_cpu_s"),
@@ -85,7 +93,17 @@ def summarise_tiering(samples, start):
         "seconds": last["t"] - samples[0]["t"],
     }
     m["migrated_mib"] = m["promoted_mib"] + m["demoted_mib"]
-    met = m["hot_end_pct"] >= HOT_TARGET_PCT and m["used0_mad_bp"] <= USED_TOLERANCE_BP
+    # Churn: what moved between the sample before the last third and the
+    # last one, per minute, against the hot set (the start line's hot_mib).
+    before = samples[max(len(samples) - len(tail) - 1, 0)]
+    moved = sum(last.get(k, 0) - before.get(k, 0) for k in ("promoted", "demoted"))
+    minutes = (last["t"] - before["t"]) / 60
+    hot_mib = float(start.get("hot_mib", 0))
+    m["steady_migrated_mib"] = moved / MIB
+    m["steady_churn_pct_min"] = (100.0 * moved / MIB / hot_mib / minutes
+                                 if hot_mib > 0 and minutes > 0 else NAN)
+    met = (m["hot_end_pct"] >= HOT_TARGET_PCT and m["used0_mad_bp"] <= USED_TOLERANCE_BP
+           and m["steady_churn_pct_min"] < CHURN_PCT_PER_MIN)
     m["targets_met"] = "yes" if met else "no"
     return m
 
@@ -101,8 +119,9 @@ def tiering_table(results, variants):
            "not fit on node 0 together. Targets: >= "
            f"{HOT_TARGET_PCT:g}% of the hot set on the fast node in steady state "
            f"(the last third of the run), and the fast node's used memory within "
-           f"+-{USED_TOLERANCE_BP} bp of the promotion goal ({goal:g} bp) "
-           "(\"targets met\": the steady-state means).", ""]
+           f"+-{USED_TOLERANCE_BP} bp of the promotion goal ({goal:g} bp), and "
+           f"bytes migrated in steady state under {CHURN_PCT_PER_MIN:g}% of the hot set "
+           "per minute (\"targets met\": the steady-state means).", ""]
     return out + metric_table(results, variants, ROWS, BASELINE, RATIO_ROWS)
 
 
