@@ -55,6 +55,28 @@ pub struct Counters {
     pub refault_file: u64,
 }
 
+impl Counters {
+    /// What happened since `last` (the counters may wrap around): pages
+    /// DAMON reclaimed, pages the kernel reclaimed (kswapd and direct) and
+    /// refaults, anonymous ones weighted 3 to file ones' 1 (DAMA's ratio).
+    pub fn since(&self, last: &Counters) -> (u64, u64, u64) {
+        let damon = self.damon_reclaimed.wrapping_sub(last.damon_reclaimed);
+        let system = self
+            .pgsteal_kswapd
+            .wrapping_sub(last.pgsteal_kswapd)
+            .saturating_add(self.pgsteal_direct.wrapping_sub(last.pgsteal_direct));
+        let refault = self
+            .refault_anon
+            .wrapping_sub(last.refault_anon)
+            .saturating_mul(ANON_REFAULT_WEIGHT)
+            .saturating_add(self.refault_file.wrapping_sub(last.refault_file));
+        (damon, system, refault)
+    }
+}
+
+/// How many file refaults one anonymous refault counts for.
+pub const ANON_REFAULT_WEIGHT: u64 = 3;
+
 /// What happened in one period, the controller's input.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Period {
@@ -200,17 +222,7 @@ impl MinAgeTuner {
         let Some(last) = self.last.replace(now) else {
             return Decision::Hold;
         };
-        // Deltas; counters may wrap around.
-        let damon = now.damon_reclaimed.wrapping_sub(last.damon_reclaimed);
-        let system = now
-            .pgsteal_kswapd
-            .wrapping_sub(last.pgsteal_kswapd)
-            .saturating_add(now.pgsteal_direct.wrapping_sub(last.pgsteal_direct));
-        let refault = now
-            .refault_anon
-            .wrapping_sub(last.refault_anon)
-            .saturating_mul(3)
-            .saturating_add(now.refault_file.wrapping_sub(last.refault_file));
+        let (damon, system, refault) = now.since(&last);
         self.step(Period {
             damon,
             system,

@@ -29,7 +29,7 @@
 use super::min_age::{Bounds, Counters, Decision};
 
 /// Weight of an anonymous refault against a file one (3:1).
-pub const ANON_WEIGHT: u64 = 3;
+pub const ANON_WEIGHT: u64 = super::min_age::ANON_REFAULT_WEIGHT;
 /// DAMON's credit, in pages, needed to consider an increase.
 pub const DAMON_THRESHOLD: u64 = 512;
 /// The kernel's credit, in pages, needed to consider a decrease.
@@ -115,16 +115,7 @@ impl DamaTuner {
         let Some(last) = self.last.replace(now) else {
             return Decision::Hold;
         };
-        let d = now.damon_reclaimed.wrapping_sub(last.damon_reclaimed);
-        let s = now
-            .pgsteal_kswapd
-            .wrapping_sub(last.pgsteal_kswapd)
-            .saturating_add(now.pgsteal_direct.wrapping_sub(last.pgsteal_direct));
-        let r = now
-            .refault_anon
-            .wrapping_sub(last.refault_anon)
-            .saturating_mul(ANON_WEIGHT)
-            .saturating_add(now.refault_file.wrapping_sub(last.refault_file));
+        let (d, s, r) = now.since(&last);
 
         // 1. Accumulation and decay.
         self.damon_remaining = self.damon_remaining.saturating_add(d);
