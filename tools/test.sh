@@ -151,6 +151,8 @@ tools/docs.py examples Documentation/admin-guide.rst out/guest-bin
 result doc_examples_extracted $?
 tools/qemu/check-console-selftest.py >out/check-console-selftest.log 2>&1
 result console_checker_selftest $? "see out/check-console-selftest.log"
+python3 tools/bench/report.py --selftest >out/bench-report-selftest.log 2>&1
+result bench_statistics_selftest $? "see out/bench-report-selftest.log"
 
 # 3. The benchmark kernel and the module built against it, from a copy of
 # the sources (leaving the test build alone): the effect VM (3e) and the
