@@ -23,12 +23,13 @@ memory, X_main 95% of region X), which is what the RFC describes.
   page) for a whole phase once every P phases, the sixteen Ps the
   quantiles of a log-uniform distribution over 1 to 16 phases (1, 1, 1,
   2, 2, 3, 3, 4, 4, 5, 6, 8, 9, 11, 13, 16: the first three are the hot
-  set), each region from its own phase offset (drawn with a fixed seed). Its reuse intervals are spread
-  over more than an order of magnitude, instead of the one or two of the
-  DAMA scenarios, and its working set grows and shrinks from phase to
-  phase: no single min_age is right for every region, the best is where
-  the bytes that come back soon stop and the ones that are idle long
-  start. Its phase names give the due regions' count.
+  set), each region from its own phase offset (drawn with a fixed seed).
+  Its reuse intervals spread over more than an order of magnitude,
+  instead of the one or two of the DAMA scenarios, and its working set
+  grows and shrinks from phase to phase (320 to 720 MiB of 1280): no
+  single min_age is right for every region; the best is where the bytes
+  that come back soon stop and the ones idle long start. Its phase names
+  give the number of regions due.
 """
 import argparse
 import math
