@@ -94,9 +94,11 @@ OLD_BASELINE = "reclaim_default"
 # The full mode fits 90 minutes on 2 cores (--repeats 3): 3 reclaim
 # scenarios x (10 variants + 2 x 4 repeated) runs of 60 s (the first
 # 60 s of each workload: 10 of dama1's loops, 5 of dama2's, 20 of
-# reuse's phases, each revisit interval at least twice but reuse's
-# 48 s one), failcharge 3 x 60 s, tiering 3 x 180 s: 63 runs, about
-# 80 minutes with each VM's boot and set-up (VM_OVERHEAD_S).
+# reuse's phases, so each of dama1's and dama2's revisits happens 5 times
+# or more, reuse's regions with periods up to 10 phases are revisited,
+# those of 11 to 16 once or not at all), failcharge 3 x 60 s, tiering
+# 3 x 180 s: 60 runs, 86 minutes planned with each VM's boot and set-up
+# (VM_OVERHEAD_S), plus the module's build.
 FULL = dict(mem="1024M", swap="2G", scale=0.1, configs="samples/bench/full",
             variants=dict(dama1=RECLAIM_FULL, dama2=RECLAIM_FULL, reuse=RECLAIM_FULL,
                           failcharge=["reclaim_quota", "failcharge_off", "failcharge_on"],
