@@ -533,6 +533,30 @@ def run_all(args, cfg, scenarios):
     return runs, errors, checked
 
 
+# Points of a min_age trajectory in the report (the CSVs have them all).
+TRAJECTORY_POINTS = 11
+
+
+def trajectories(by, variants):
+    """Markdown lines: the min_age in effect over each run of the tuned
+    variants among VARIANTS, at TRAJECTORY_POINTS evenly spaced times."""
+    out = []
+    for v in variants:
+        if not v.startswith("autotune_min_age"):
+            continue
+        for m, samples in by[v]:
+            t0, t1 = samples[0]["t"], samples[-1]["t"]
+            points = []
+            for i in range(TRAJECTORY_POINTS):
+                t = t0 + (t1 - t0) * i / (TRAJECTORY_POINTS - 1)
+                near = min(samples, key=lambda x: abs(x["t"] - t))
+                points.append(f"{near.get('min_age_us', 0) / 1e6:.2g}")
+            out.append(f"- {v}, run {m['rep']}: min_age (s) every {(t1 - t0) / 10:.0f} s: "
+                       + " ".join(points))
+    return ["", "min_age over time (current_min_age, in the guest's seconds: scaled, so "
+            "at scale 0.1 fixed_40 runs at 4 s):", ""] + out if out else []
+
+
 def scenario_report(args, cfg, sc, by, errors):
     """Markdown lines of one scenario. BY: variant -> list of (metrics,
     samples); failcharge and tiering show each variant's first run."""
@@ -547,6 +571,8 @@ def scenario_report(args, cfg, sc, by, errors):
         lines = tiering_table({v: by[v][0][0] for v in done}, done)
     else:
         lines = table(sc, {v: [m for m, _ in by[v]] for v in done}, done)
+    if sc in RECLAIM:
+        lines += trajectories(by, done)
     if sc in ("failcharge", "tiering") and any(len(by[v]) > 1 for v in done):
         lines += ["", "Each variant's first run (repeats are in summary.csv)."]
     png = done and (plot_tiering(args.out, series) if sc == "tiering"
