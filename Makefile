@@ -10,7 +10,7 @@
 #                        DEMO=reclaim runs DAMON_RECLAIM on the same workload
 #   make test            every test: host, build checks, KUnit and integration in QEMU
 #   make test-full       the same, with the reliability tests at full size
-#   make bench           the benchmark (builds the benchmark kernel; about an hour)
+#   make bench           the benchmark (builds the benchmark kernel; planned about 86 minutes)
 #   make bench-quick     its smoke test, on the same kernel (about 5 minutes)
 #
 # KDIR defaults to the project's cached test kernel build (tools/kernel/);

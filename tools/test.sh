@@ -156,6 +156,8 @@ tools/docs.py examples Documentation/admin-guide.rst out/guest-bin
 result doc_examples_extracted $?
 tools/qemu/check-console-selftest.py >out/check-console-selftest.log 2>&1
 result console_checker_selftest $? "see out/check-console-selftest.log"
+python3 tools/bench/report.py --selftest >out/bench-report-selftest.log 2>&1
+result bench_statistics_selftest $? "see out/bench-report-selftest.log"
 
 # 3. On the test kernel (debug options).
 # 3a. QEMU: KUnit and integration. The files each VM must run, by name (a

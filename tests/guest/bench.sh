@@ -9,19 +9,26 @@
 # second. Every age-like value of a variant is multiplied by SCALE.
 #
 # Scenarios:
-# - dama1, dama2: masim runs /samples/bench/SET/SCENARIO.cfg (SET: full
-#   or quick); SECONDS defaults to the configuration's own length.
-#   Variants: none (no DAMON), reclaim_default (DAMON_RECLAIM, defaults
-#   but min_age, scaled), reclaim_default_wm0 (the same with its low
-#   watermark 0, as the _wm variants), reclaim_custom (DAMON_RECLAIM,
-#   min_age 60 s),
-#   autotune_min_age (damon_autotune, min_age tuned from 10 s, with
-#   DAMON_RECLAIM's watermarks: off below 20% free), autotune_min_age_wm
-#   (the same, low watermark 0: it keeps working under pressure),
-#   autotune_min_age_dama_wm (the same with DAMA's controller,
-#   autotune_min_age_algo=dama),
-#   autotune_free_goal (damon_autotune, 10% free memory goal on node 0,
-#   watermarks always on: the goal decides how much it does).
+# - dama1, dama2, reuse: masim runs /samples/bench/SET/SCENARIO.cfg (SET:
+#   full or quick); SECONDS defaults to the configuration's own length.
+#   Variants: none (no DAMON); DAMON_RECLAIM: reclaim_default (its
+#   defaults but min_age, scaled: 120 s), reclaim_custom (min_age 60 s),
+#   reclaim_default_wm0 and reclaim_custom_wm0 (the same with its low
+#   watermark 0, as the variants of damon_autotune below: its 20% low
+#   watermark turns it off in these workloads); damon_autotune:
+#   fixed_N (min_age N seconds, scaled, not tuned, low watermark 0: the
+#   sweep whose best point is the oracle), autotune_min_age (min_age
+#   tuned from 10 s, DAMON_RECLAIM's watermarks), autotune_min_age_wm
+#   (the same, low watermark 0: it keeps working under pressure; the
+#   default controller, or ALGO_OURS), autotune_min_age_dama_wm (the
+#   same with DAMA's controller, autotune_min_age_algo=ALGO_DAMA),
+#   autotune_free_goal (10% free memory goal on node 0, watermarks
+#   always on: the goal decides how much it does). Every damon_autotune
+#   and DAMON_RECLAIM variant keeps the other parameters at their
+#   defaults (the 10 ms/s time quota included), so that they differ only
+#   in min_age and in how it is chosen. A variant whose module refuses
+#   its parameters prints "bench: error" and ends the run: it never runs
+#   the workload without its DAMON.
 #   masim faults its pages in as it writes them (--no-populate): its
 #   regions, populated at once, went out of memory with the swap disk
 #   empty in most runs (all of 1 GiB just referenced, nothing to evict);
@@ -41,6 +48,29 @@ us() { awk -v s="$1" -v k="$scale" 'BEGIN { printf "%d", s * k * 1000000 }'; }
 R=/sys/module/damon_reclaim/parameters
 
 FC_QUOTA=$((8 << 20))
+# The min_age controllers (autotune_min_age_algo) of "ours" and of DAMA's:
+# empty is the module's default (the parameter is not passed at all).
+ALGO_OURS=
+ALGO_DAMA=dama
+
+# load_module PARAM=VALUE...: damon_autotune, enabled, with these
+# parameters. A refusal, or a parameter the module does not have (the
+# kernel loads a module with an unknown parameter, only warning that it
+# ignored it), ends the run with a "bench: error" line that says why:
+# bench.py reports it and does not run the variant again.
+load_module() {
+	local out kv
+	out=$(insmod /damon_autotune.ko enabled=Y "$@" 2>&1) || {
+		echo "bench: error insmod refused $*: $out"
+		exit 1
+	}
+	for kv in "$@"; do
+		[ -e "$P/${kv%%=*}" ] || {
+			echo "bench: error damon_autotune has no parameter ${kv%%=*} (given $kv)"
+			exit 1
+		}
+	done
+}
 mkswap /dev/vda >/dev/null && swapon /dev/vda || { echo "bench: error no swap"; exit 1; }
 kunit_quiet
 
@@ -59,20 +89,24 @@ fi
 
 case $variant in
 none) ;;
-reclaim_default | reclaim_default_wm0 | reclaim_custom)
-	age=120; [ "$variant" = reclaim_custom ] && age=60
+reclaim_default | reclaim_custom | reclaim_default_wm0 | reclaim_custom_wm0)
+	age=120; [ "${variant#reclaim_custom}" = "$variant" ] || age=60
 	echo "$(us $age)" > $R/min_age
-	[ "$variant" = reclaim_default_wm0 ] && echo 0 > $R/wmarks_low
+	[ "${variant%_wm0}" = "$variant" ] || echo 0 > $R/wmarks_low
 	echo Y > $R/enabled ;;
+fixed_*)
+	age=${variant#fixed_}
+	case $age in '' | *[!0-9]*) echo "bench: error bad variant $variant"; exit 1 ;; esac
+	load_module min_age="$(us "$age")" wmarks_low=0 ;;
 autotune_min_age | autotune_min_age_wm | autotune_min_age_dama_wm)
 	low=200; [ "$variant" = autotune_min_age ] || low=0
-	algo=attributed; [ "$variant" = autotune_min_age_dama_wm ] && algo=dama
-	insmod /damon_autotune.ko enabled=Y autotune_min_age=Y min_age="$(us 10)" \
+	algo=$ALGO_OURS; [ "$variant" = autotune_min_age_dama_wm ] && algo=$ALGO_DAMA
+	load_module autotune_min_age=Y min_age="$(us 10)" \
 		min_age_min="$(us 1)" min_age_max="$(us 600)" wmarks_low=$low \
-		autotune_min_age_algo=$algo \
+		${algo:+autotune_min_age_algo=$algo} \
 		autotune_min_age_interval_ms="$(awk -v k="$scale" 'BEGIN { printf "%d", 5000 * k }')" ;;
 autotune_free_goal)
-	insmod /damon_autotune.ko enabled=Y min_age="$(us 10)" quota_mem_free_goal_bp=1000 \
+	load_module min_age="$(us 10)" quota_mem_free_goal_bp=1000 \
 		quota_goal_nid=0 wmarks_high=1000 wmarks_mid=999 wmarks_low=0 ;;
 reclaim_quota)
 	for kv in min_age=0 quota_ms=0 quota_sz=$FC_QUOTA quota_reset_interval_ms=1000 \
@@ -81,7 +115,7 @@ reclaim_quota)
 	done ;;
 failcharge_off | failcharge_on)
 	num=0 denom=0; [ "$variant" = failcharge_on ] && num=1 denom=4096
-	insmod /damon_autotune.ko enabled=Y min_age=0 \
+	load_module min_age=0 \
 		wmarks_high=1000 wmarks_mid=999 wmarks_low=0 wmarks_interval=1000000 \
 		quota_ms=0 quota_sz=$FC_QUOTA quota_reset_interval_ms=1000 \
 		quota_goal_nid=0 quota_mem_free_goal_bp=4000 quota_goal_tuner=temporal \
@@ -92,7 +126,7 @@ esac
 # Where the variant's DAMON counters are: DAMON_RECLAIM's or ours.
 case $variant in
 reclaim_*) D=$R ;;
-autotune_* | failcharge_*) D=$P ;;
+autotune_* | failcharge_* | fixed_*) D=$P ;;
 *) D=/nonexistent ;;
 esac
 # What the variant runs with, as read back (one line).
