@@ -209,16 +209,15 @@ phase_big() {
 	# off, with 17% of the cold set still on node 0). Asserted: 9000.
 	echo "tier: big: node 0 used $used bp, $((goal - used)) bp from the goal (issue 15: 200)"
 	check big_node0_full [ "$used" -ge 9000 ]
-	# Most of it. 21% was left after 90 s in the run this was written on,
-	# 37% in the CI run of 56c7b39: there node 0 was full (9958 bp), 48 MiB
-	# of the hot set waited on node 1, and DAMON's regions on node 0 held
-	# 0 bytes it saw as cold (the trace's "cold sz 0,..."): promoted hot
-	# pages fill the frames between cold ones, the paddr regions mix them,
-	# and demotion, bounded by the bytes of cold regions, stops. That is a
-	# limit of the controller (issue 15), not of this check; until
-	# demotion can take the cold pages of mixed regions, what is asserted
-	# is that demotion moved at least half of the filler out.
-	check big_cold_left_node0 [ "$(region_share cold 0)" -le 50 ]
+	# Most of it: 21% was left after 90 s in the run this was written on,
+	# 20% in the CI run of 73d3063. In the CI run of 56c7b39 37% was left
+	# and this failed: node 0 was full (9958 bp), 48 MiB of the hot set
+	# waited on node 1, and node 0's regions held 0 bytes DAMON saw as
+	# cold (the trace's "cold sz 0,..."), so demotion, bounded by the
+	# bytes of cold regions, stopped. That is the controller's miss
+	# (issue 15: demotion cannot take the cold pages of mixed regions),
+	# and the bar stays.
+	check big_cold_left_node0 [ "$(region_share cold 0)" -le 30 ]
 	# No oscillation: issue 15 measures it as the bytes migrated in the
 	# last third against the first (under 10%), printed above. With DAMON
 	# seeing the accesses (masim's TLB flushes), this phase converges for
