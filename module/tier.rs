@@ -21,8 +21,8 @@ use crate::policy::{
     damos::age_in_aggregations,
     tier::{detect, Direction, NodeChain, TierConfig, MAX_CHAIN},
     tier_control::{
-        demote_budget, demote_want, pages, promote_budget, promote_demand, Budget, Goals, Incoming,
-        Shown, TierNode, Window,
+        demote_budget, demote_plan, pages, promote_budget, promote_demand, Budget, DemoteFrom,
+        Goals, Incoming, Shown, TierNode, Window,
     },
 };
 use core::{
@@ -83,8 +83,10 @@ module_params! {
     tier_free_bp: PerNode = PerNode::FreeBp, 0o400;
     /// Bytes of each node's regions promotion's access pattern takes (read-only).
     tier_hot_sz: PerNode = PerNode::Hot, 0o400;
-    /// Bytes of each node's regions demotion's access pattern takes (read-only).
+    /// Bytes of each node's regions not accessed for tier_cold_min_age (read-only).
     tier_cold_sz: PerNode = PerNode::Cold, 0o400;
+    /// Bytes of each node's regions not accessed in the last aggregation, of any age (read-only).
+    tier_idle_sz: PerNode = PerNode::Idle, 0o400;
     /// Bytes each node's promotion wanted to move in its last interval (read-only).
     tier_promote_wanted_sz: PerNode = PerNode::PromoteWant, 0o400;
     /// Bytes each node's demotion wanted to move in its last interval (read-only).
@@ -275,6 +277,7 @@ struct NodeStats {
     free_bp: AtomicU64,
     hot: AtomicU64,
     cold: AtomicU64,
+    idle: AtomicU64,
     promote: DirStats,
     demote: DirStats,
 }
@@ -286,6 +289,7 @@ impl NodeStats {
             free_bp: AtomicU64::new(0),
             hot: AtomicU64::new(0),
             cold: AtomicU64::new(0),
+            idle: AtomicU64::new(0),
             promote: DirStats::new(),
             demote: DirStats::new(),
         }
@@ -307,7 +311,7 @@ static STATS_LEN: AtomicUsize = AtomicUsize::new(0);
 pub(crate) fn reset_stats(chain: &NodeChain) {
     let r = Ordering::Relaxed;
     for s in &STATS {
-        for c in [&s.used_bp, &s.free_bp, &s.hot, &s.cold] {
+        for c in [&s.used_bp, &s.free_bp, &s.hot, &s.cold, &s.idle] {
             c.store(0, r);
         }
         s.promote.clear();
@@ -365,6 +369,8 @@ pub enum PerNode {
     Hot,
     /// Bytes of cold regions.
     Cold,
+    /// Bytes of idle regions, of any age.
+    Idle,
     /// Promotion: bytes wanted in the last interval.
     PromoteWant,
     /// Promotion: bytes allowed in the current interval.
@@ -395,11 +401,12 @@ pub enum PerNode {
 
 impl PerNode {
     /// Every view, in the order of their bits.
-    pub const ALL: [PerNode; 17] = [
+    pub const ALL: [PerNode; 18] = [
         PerNode::UsedBp,
         PerNode::FreeBp,
         PerNode::Hot,
         PerNode::Cold,
+        PerNode::Idle,
         PerNode::PromoteWant,
         PerNode::PromoteQuota,
         PerNode::PromoteTried,
@@ -425,6 +432,7 @@ impl PerNode {
             FreeBp => s.free_bp.load(r),
             Hot => s.hot.load(r),
             Cold => s.cold.load(r),
+            Idle => s.idle.load(r),
             PromoteWant => p.want.load(r),
             PromoteQuota => p.quota.load(r),
             PromoteTried => p.tried.load(r),
@@ -589,6 +597,7 @@ fn tier_node(nid: i32, stats: Option<&NodeStats>) -> TierNode {
         wmark_high: mm::node_high_wmark_pages(nid).saturating_mul(page),
         hot: stats.map_or(0, |s| s.hot.load(r)),
         cold: stats.map_or(0, |s| s.cold.load(r)),
+        idle: stats.map_or(0, |s| s.idle.load(r)),
     }
 }
 
@@ -603,6 +612,21 @@ fn give_budget(s: &mut SchemeMut<'_>, bytes: u64) -> Result {
     s.set_quota_sz(bytes);
     s.set_effective_quota(charged.saturating_add(bytes));
     s.set_active(true)
+}
+
+/// Points demotion's access pattern (scheme `s`) at the regions `from`
+/// names: those not accessed for `cold_age` aggregations, or all idle ones.
+fn demote_from(s: &mut SchemeMut<'_>, from: DemoteFrom, cold_age: u64) -> Result {
+    let min_age = match from {
+        DemoteFrom::Cold => u32::try_from(cold_age).unwrap_or(u32::MAX),
+        DemoteFrom::Idle => 0,
+    };
+    let mut p = s.as_ref().pattern();
+    if p.age.0 != min_age {
+        p.age.0 = min_age;
+        s.set_pattern(&p)?;
+    }
+    Ok(())
 }
 
 impl TierCallbacks {
@@ -642,7 +666,7 @@ impl TierCallbacks {
     }
 
     /// The bytes the node above this node's upper neighbour wants to
-    /// demote into it, and so on: what `demote_want` of node `idx` is.
+    /// demote into it, and so on: the `want` of node `idx`'s `demote_plan`.
     fn demote_want_of(&self, idx: Option<usize>) -> u64 {
         idx.and_then(|i| STATS.get(i))
             .map_or(0, |s| s.demote.want.load(Ordering::Relaxed))
@@ -664,28 +688,29 @@ impl TierCallbacks {
     }
 
     /// This step's budget of a direction, from the state of the chain; at
-    /// most `cap`.
-    fn budget(&self, dir: Dir, me: &TierNode, cap: u64) -> Budget {
+    /// most `cap`. For demotion, also the regions it takes.
+    fn budget(&self, dir: Dir, me: &TierNode, cap: u64) -> (Budget, Option<DemoteFrom>) {
         if self.cfg.dir(dir).goal_bp == 0 {
-            // No goal: the user's fixed quota.
-            return Budget {
+            // No goal: the user's fixed quota, on the cold regions.
+            let b = Budget {
                 want: cap,
                 bytes: pages(cap),
             };
+            return (b, (dir == Dir::Demote).then_some(DemoteFrom::Cold));
         }
         let g = self.cfg.goals();
         let (up, down) = (self.idx.checked_sub(1), self.idx.checked_add(1));
         match dir {
             Dir::Promote => {
                 let Some(upper) = self.node(up) else {
-                    return Budget::default();
+                    return (Budget::default(), None);
                 };
                 let from_above = self.demote_want_of(up.and_then(|u| u.checked_sub(1)));
-                promote_budget(&upper, me, from_above, &g, cap)
+                (promote_budget(&upper, me, from_above, &g, cap), None)
             }
             Dir::Demote => {
                 let Some(lower) = self.node(down) else {
-                    return Budget::default();
+                    return (Budget::default(), Some(DemoteFrom::Cold));
                 };
                 let below = Incoming {
                     want: promote_demand(me, &lower, &g),
@@ -695,8 +720,8 @@ impl TierCallbacks {
                     want: self.demote_want_of(up),
                     in_flight: self.quota_of(up, Dir::Demote),
                 };
-                let want = demote_want(me, below, self.shown_of(down), above, &g);
-                demote_budget(me, want, &lower, &g, cap)
+                let plan = demote_plan(me, below, self.shown_of(down), above, &g);
+                (demote_budget(me, plan, &lower, &g, cap), Some(plan.from))
             }
         }
     }
@@ -713,17 +738,21 @@ impl Callbacks for TierCallbacks {
         let hot_min = self.cfg.hot_min_accesses.load(r);
         let hot_age = self.cfg.hot_min_age.load(r);
         let cold_age = self.cfg.cold_min_age.load(r);
-        let (mut hot, mut cold) = (0u64, 0u64);
+        let (mut hot, mut cold, mut idle) = (0u64, 0u64, 0u64);
         ctx.for_each_region(|reg| {
             if u64::from(reg.nr_accesses) >= hot_min && u64::from(reg.age) >= hot_age {
                 hot = hot.saturating_add(reg.size());
             }
-            if reg.nr_accesses == 0 && u64::from(reg.age) >= cold_age {
-                cold = cold.saturating_add(reg.size());
+            if reg.nr_accesses == 0 {
+                idle = idle.saturating_add(reg.size());
+                if u64::from(reg.age) >= cold_age {
+                    cold = cold.saturating_add(reg.size());
+                }
             }
         });
         stats.hot.store(hot, r);
         stats.cold.store(cold, r);
+        stats.idle.store(idle, r);
         let me = tier_node(nid, Some(stats));
         if let Some(m) = mm::node_mem(nid) {
             stats.used_bp.store(m.used_bp().unwrap_or(0), r);
@@ -760,7 +789,10 @@ impl Callbacks for TierCallbacks {
             let cap = w.cap(now, used, d.quota_sz, d.reset_interval_ms);
             m.window_start_ns.store(w.start_ns, r);
             m.window_used.store(w.used, r);
-            let b = self.budget(m.dir, &me, cap);
+            let (b, from) = self.budget(m.dir, &me, cap);
+            if let Some(from) = from {
+                demote_from(&mut s, from, cold_age)?;
+            }
             // Published before the scheme is given its budget, so that the
             // neighbours see this node's demand as soon as possible.
             ds.want.store(b.want, r);

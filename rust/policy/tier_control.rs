@@ -38,8 +38,13 @@ pub struct TierNode {
     pub wmark_high: u64,
     /// Bytes of the node's regions that promotion's access pattern takes.
     pub hot: u64,
-    /// Bytes of the node's regions that demotion's access pattern takes.
+    /// Bytes of the node's regions not accessed for the cold age: what
+    /// demotion takes first.
     pub cold: u64,
+    /// Bytes of the node's regions not accessed in the last aggregation,
+    /// of any age (`cold` among them): what demotion takes when the cold
+    /// regions cannot make the room it must make ([`DemoteFrom::Idle`]).
+    pub idle: u64,
 }
 
 /// The goals of the tiering parameters, in bp.
@@ -193,27 +198,75 @@ impl Shown {
     }
 }
 
-/// Bytes a node wants to demote to the node below it, before the lower
-/// node's room limits it: enough cold bytes to restore its reserve, to make
+/// The regions a node's demotion takes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DemoteFrom {
+    /// Regions not accessed for the cold age ([`TierNode::cold`]).
+    #[default]
+    Cold,
+    /// Regions not accessed in the last aggregation, of any age
+    /// ([`TierNode::idle`]), the oldest first (DAMOS's priority orders
+    /// them by age). A node full of hot memory that still holds cold pages
+    /// has them in regions with hot pages too; such a region's sampled
+    /// accesses go up and down between aggregations, which resets its age,
+    /// so it never becomes cold, although it often shows no access. The
+    /// young-page filter leaves its hot pages.
+    Idle,
+}
+
+/// What a node's demotion wants for the coming interval.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DemotePlan {
+    /// Bytes it wants to demote, at most the bytes of the regions it takes.
+    pub want: u64,
+    /// The regions it takes.
+    pub from: DemoteFrom,
+}
+
+impl DemotePlan {
+    /// Bytes of `node`'s regions the plan takes.
+    pub fn supply(&self, node: &TierNode) -> u64 {
+        match self.from {
+            DemoteFrom::Cold => node.cold,
+            DemoteFrom::Idle => node.idle,
+        }
+    }
+}
+
+/// What a node wants to demote to the node below it, before the lower
+/// node's room limits it: enough bytes to restore its reserve, to make
 /// room for the hot bytes waiting below (`below`, the pair's
 /// [`promote_demand`], less what is on its way, of which promotion moves
 /// the share it has `shown`) and for what the node above wants to demote
-/// into it (`above`, that node's own [`demote_want`]).
-pub fn demote_want(
+/// into it (`above`, that node's own plan's `want`). Taken from the cold
+/// regions while they hold that much, from all idle ones when they do not
+/// ([`DemoteFrom::Idle`]): only then, so that memory idle for less than the
+/// cold age moves only when room must be made.
+pub fn demote_plan(
     node: &TierNode,
     below: Incoming,
     shown: Shown,
     above: Incoming,
     g: &Goals,
-) -> u64 {
+) -> DemotePlan {
     let for_hot = shown
         .of(below.pending())
         .saturating_sub(node.promote_room(g));
     let for_cold = above.pending().saturating_sub(node.demote_room(g));
-    node.short(g)
+    let need = node
+        .short(g)
         .saturating_add(for_hot)
-        .saturating_add(for_cold)
-        .min(node.cold)
+        .saturating_add(for_cold);
+    let from = if need > node.cold && node.idle > node.cold {
+        DemoteFrom::Idle
+    } else {
+        DemoteFrom::Cold
+    };
+    let plan = DemotePlan { want: need, from };
+    DemotePlan {
+        want: need.min(plan.supply(node)),
+        from,
+    }
 }
 
 /// Bytes a scheme may move in the coming interval.
@@ -256,9 +309,15 @@ pub fn promote_budget(
 }
 
 /// The demotion budget of the upper node of a pair: its
-/// [`demote_want`], at most the lower node's room and `cap`.
-pub fn demote_budget(upper: &TierNode, want: u64, lower: &TierNode, g: &Goals, cap: u64) -> Budget {
-    Budget::new(want, lower.demote_room(g), upper.cold, cap)
+/// [`demote_plan`], at most the lower node's room and `cap`.
+pub fn demote_budget(
+    upper: &TierNode,
+    plan: DemotePlan,
+    lower: &TierNode,
+    g: &Goals,
+    cap: u64,
+) -> Budget {
+    Budget::new(plan.want, lower.demote_room(g), plan.supply(upper), cap)
 }
 
 /// A scheme's rate cap: `quota_sz` bytes per charge window of
@@ -316,6 +375,7 @@ mod tests {
             wmark_high: 3 * MIB,
             hot: hot_mib * MIB,
             cold: cold_mib * MIB,
+            idle: cold_mib * MIB,
         }
     }
 
@@ -378,11 +438,12 @@ mod tests {
                 want: promote_demand(&up, &low, &G),
                 in_flight: tried,
             };
-            let want = demote_want(&up, below, shown, inc(0), &G);
-            let d = demote_budget(&up, want, &low, &G, self.cap).bytes;
+            let plan = demote_plan(&up, below, shown, inc(0), &G);
+            let d = demote_budget(&up, plan, &low, &G, self.cap).bytes;
             self.shown = self.shown.observe(tried, p);
             self.up.free = up.free + d - p;
             self.up.cold -= d;
+            self.up.idle -= d;
             self.up.hot += p;
             self.low.free = low.free + p - d;
             self.low.cold += d;
@@ -546,7 +607,10 @@ mod tests {
         let p = promote_budget(&up, &low, 0, &G, u64::MAX);
         assert_eq!(p.bytes, 100 * MIB);
         let demand = promote_demand(&up, &low, &G);
-        assert_eq!(demote_want(&up, inc(demand), TRUST_REGIONS, inc(0), &G), 0);
+        assert_eq!(
+            demote_plan(&up, inc(demand), TRUST_REGIONS, inc(0), &G).want,
+            0
+        );
     }
 
     #[test]
@@ -573,7 +637,10 @@ mod tests {
         let up = node(512, 1, 500, 0);
         let low = node(512, 400, 100, 0);
         let demand = promote_demand(&up, &low, &G);
-        assert_eq!(demote_want(&up, inc(demand), TRUST_REGIONS, inc(0), &G), 0);
+        assert_eq!(
+            demote_plan(&up, inc(demand), TRUST_REGIONS, inc(0), &G).want,
+            0
+        );
         assert_eq!(promote_budget(&up, &low, 0, &G, u64::MAX).bytes, 0);
     }
 
@@ -614,10 +681,10 @@ mod tests {
         for step in 0..80 {
             let d01 = promote_demand(&n[0], &n[1], &G);
             let d12 = promote_demand(&n[1], &n[2], &G);
-            let w0 = demote_want(&n[0], inc(d01), s1, inc(0), &G);
-            let w1 = demote_want(&n[1], inc(d12), s2, inc(w0), &G);
+            let w0 = demote_plan(&n[0], inc(d01), s1, inc(0), &G);
+            let w1 = demote_plan(&n[1], inc(d12), s2, inc(w0.want), &G);
             let p1 = promote_budget(&n[0], &n[1], 0, &G, cap).bytes;
-            let p2 = promote_budget(&n[1], &n[2], w0, &G, cap).bytes;
+            let p2 = promote_budget(&n[1], &n[2], w0.want, &G, cap).bytes;
             let dm0 = demote_budget(&n[0], w0, &n[1], &G, cap).bytes;
             let dm1 = demote_budget(&n[1], w1, &n[2], &G, cap).bytes;
             s1 = s1.observe(p1, p1);
@@ -625,12 +692,15 @@ mod tests {
             // Cold moves down one hop, hot up one hop, per step.
             n[0].free = n[0].free + dm0 - p1;
             n[0].cold -= dm0;
+            n[0].idle -= dm0;
             n[0].hot += p1;
             n[1].free = n[1].free + p1 + dm1 - dm0 - p2;
             n[1].cold = n[1].cold + dm0 - dm1;
+            n[1].idle = n[1].idle + dm0 - dm1;
             n[1].hot = n[1].hot + p2 - p1;
             n[2].free = n[2].free + p2 - dm1;
             n[2].cold += dm1;
+            n[2].idle += dm1;
             n[2].hot -= p2;
             if n[0].hot == 100 * MIB && hot0_at.is_none() {
                 hot0_at = Some(step);
@@ -672,16 +742,68 @@ mod tests {
             in_flight: 30 * MIB,
         };
         let all = TRUST_REGIONS;
-        assert_eq!(demote_want(&up, below, all, inc(0), &G), 10 * MIB);
-        assert_eq!(demote_want(&up, inc(50 * MIB), all, inc(0), &G), 40 * MIB);
+        assert_eq!(demote_plan(&up, below, all, inc(0), &G).want, 10 * MIB);
+        assert_eq!(
+            demote_plan(&up, inc(50 * MIB), all, inc(0), &G).want,
+            40 * MIB
+        );
         // Moving half of what it tries, it needs room for 25 MiB, not 50.
         let half = Shown::default().observe(MIB, MIB / 2);
-        assert_eq!(demote_want(&up, inc(50 * MIB), half, inc(0), &G), 15 * MIB);
+        assert_eq!(
+            demote_plan(&up, inc(50 * MIB), half, inc(0), &G).want,
+            15 * MIB
+        );
         let done = Incoming {
             want: 10 * MIB,
             in_flight: 30 * MIB,
         };
-        assert_eq!(demote_want(&up, done, all, inc(0), &G), 0);
+        assert_eq!(demote_plan(&up, done, all, inc(0), &G).want, 0);
+    }
+
+    /// The deadlock of a fast node full of hot memory whose cold pages sit
+    /// in regions with hot ones (the tiering test's "big" case, traced:
+    /// 0 bytes of cold regions, 200-400 MiB of idle ones younger than the
+    /// cold age, 48 MiB of hot memory waiting below).
+    #[test]
+    fn cold_pages_in_young_regions_make_room() {
+        let mut up = node(512, 1, 400, 0);
+        up.idle = 300 * MIB;
+        let low = node(512, 300, 48, 100);
+        let demand = promote_demand(&up, &low, &G);
+        let plan = demote_plan(&up, inc(demand), TRUST_REGIONS, inc(0), &G);
+        assert_eq!(plan.from, DemoteFrom::Idle);
+        assert!(plan.want >= 40 * MIB, "{:?}", plan);
+        let b = demote_budget(&up, plan, &low, &G, u64::MAX);
+        assert_eq!(b.bytes, pages(plan.want));
+        // Without idle regions there is still nothing to take.
+        up.idle = 0;
+        let none = demote_plan(&up, inc(demand), TRUST_REGIONS, inc(0), &G);
+        assert_eq!((none.want, none.from), (0, DemoteFrom::Cold));
+    }
+
+    /// Idle memory younger than the cold age moves only when the cold
+    /// regions cannot make the room, and not at all without a need.
+    #[test]
+    fn idle_regions_only_when_cold_ones_fall_short() {
+        let mut up = node(512, 1, 200, 100);
+        up.idle = 300 * MIB;
+        let low = node(512, 300, 48, 100);
+        let demand = promote_demand(&up, &low, &G);
+        let plan = demote_plan(&up, inc(demand), TRUST_REGIONS, inc(0), &G);
+        assert_eq!(plan.from, DemoteFrom::Cold);
+        // No hot memory below, a node at its reserve: nothing moves.
+        let idle_only = node(512, 300, 0, 0);
+        let mut full = node(512, 3, 200, 0);
+        full.idle = 300 * MIB;
+        let plan = demote_plan(&full, inc(0), TRUST_REGIONS, inc(0), &G);
+        assert_eq!(plan.want, 0, "{:?}", plan);
+        assert_eq!(promote_demand(&full, &idle_only, &G), 0);
+        // Short of its reserve with no cold region: idle ones restore it.
+        let mut short = node(512, 0, 200, 0);
+        short.idle = 300 * MIB;
+        let plan = demote_plan(&short, inc(0), TRUST_REGIONS, inc(0), &G);
+        assert_eq!(plan.from, DemoteFrom::Idle);
+        assert_eq!(plan.want, short.reserve(&G));
     }
 
     #[test]

@@ -17,7 +17,9 @@ use crate::policy::{
     ranges::{monitored, Range, RangesError},
     reclaim::{ConfigError, DEFAULT},
     tier::{self, detect, ChainError, NodeChain, NodeInfo},
-    tier_control::{demote_want, promote_budget, promote_demand, Goals, Incoming, Shown, TierNode},
+    tier_control::{
+        demote_plan, promote_budget, promote_demand, DemoteFrom, Goals, Incoming, Shown, TierNode,
+    },
 };
 
 fn attrs_validation(t: &mut Test) {
@@ -413,6 +415,7 @@ fn tier_exchange(t: &mut Test) {
         wmark_high: 3 * MIB,
         hot: hot * MIB,
         cold: cold * MIB,
+        idle: cold * MIB,
     };
     let (up, low) = (node(1, 0, 360), node(350, 150, 0));
     let demand = promote_demand(&up, &low, &g);
@@ -421,19 +424,36 @@ fn tier_exchange(t: &mut Test) {
     let inc = |want| Incoming { want, in_flight: 0 };
     // Before promotion tried anything: only the reserve.
     let none = Shown::default();
-    t.expect_eq(demote_want(&up, inc(demand), none, inc(0), &g), 2 * MIB);
+    t.expect_eq(
+        demote_plan(&up, inc(demand), none, inc(0), &g).want,
+        2 * MIB,
+    );
     // It moved all it tried: room for the whole hot set.
     let all = none.observe(MIB, MIB);
-    t.expect_eq(demote_want(&up, inc(demand), all, inc(0), &g), 152 * MIB);
+    t.expect_eq(
+        demote_plan(&up, inc(demand), all, inc(0), &g).want,
+        152 * MIB,
+    );
     // It moved half: regions count cold neighbours as hot.
     let half = none.observe(MIB, MIB / 2);
-    t.expect_eq(demote_want(&up, inc(demand), half, inc(0), &g), 77 * MIB);
+    t.expect_eq(
+        demote_plan(&up, inc(demand), half, inc(0), &g).want,
+        77 * MIB,
+    );
     let roomy = node(200, 0, 360);
     t.expect_eq(
         promote_budget(&roomy, &low, 0, &g, u64::MAX).bytes,
         150 * MIB,
     );
-    t.expect_eq(demote_want(&roomy, inc(demand), all, inc(0), &g), 0);
+    t.expect_eq(demote_plan(&roomy, inc(demand), all, inc(0), &g).want, 0);
+    // Full of hot memory, its cold pages in young idle regions: those.
+    let mixed = TierNode {
+        idle: 300 * MIB,
+        ..node(1, 400, 0)
+    };
+    let plan = demote_plan(&mixed, inc(demand), all, inc(0), &g);
+    t.expect_eq(plan.from, DemoteFrom::Idle);
+    t.expect_eq(plan.want, 152 * MIB);
 }
 
 /// The monitored ranges: every System RAM block by default, a set region
