@@ -37,9 +37,11 @@ kernel: setup
 	tools/kernel/prepare.sh test
 
 # The demo runs on the benchmark kernel (no debug options, DAMON_RECLAIM
-# fixed), which tools/run.sh prepares: see there why.
+# fixed), which tools/run.sh prepares: see there why. Its plot needs
+# matplotlib (tools/setup.sh bench).
 DEMO ?= autotune
 run: setup
+	tools/setup.sh bench
 	tools/run.sh $(DEMO)
 
 test: kernel

@@ -2,7 +2,8 @@
 # Installs everything damon_autotune needs on a Debian machine that has only
 # rustup, gcc, python3 and git.  Idempotent: a second run only checks.
 #
-#   tools/setup.sh [bench]   bench: also what the benchmark's plots need
+#   tools/setup.sh [bench]   bench: also matplotlib, for the plots of the
+#                            benchmark and of the demo
 #
 # Pinned: the kernel source package, the Rust toolchain (the kernel and every
 # module built against it must use the same rustc) and bindgen-cli.
