@@ -11,6 +11,11 @@
 # as a production kernel has it).  With --dir, prints the build directory
 # and does nothing else.
 #
+# KASAN is inline in the test kernel, not outline: under TCG an outline
+# check is a call and a return, and a return is an indirect jump QEMU has
+# to look up.  The main VM of `make test` took 9 min 55 s with outline and
+# 4 min 22 s with inline (same module, the same 762 checks passed).
+#
 # Source: $KERNEL_TARBALL (Debian's linux-source-6.12), or the tree in $KSRC.
 # The tree is unpacked, patched with kernel/0001-*.patch (and, for "bench",
 # kernel/bench/*.patch: DAMON_RECLAIM's fix for its baseline), configured from
