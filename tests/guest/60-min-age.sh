@@ -1,7 +1,7 @@
 # min_age auto-tuning on the seed's two DAMA scenarios, scaled down:
 # 1. a region used in full for T, then only 10% of it for T, again and
-#    again, in memory that holds it: current_min_age must rise above T
-#    (the idle period of 90% of the region);
+#    again, in memory that holds it: current_min_age must rise until
+#    DAMON stops evicting the 90% idle for T (the refaults stop);
 # 2. four regions used in turn for 8 s each (each idle 3 x 8 s between uses),
 #    more than memory holds: it must settle below 24 s.
 # Both with the default controller (autotune_min_age_algo=attributed);
@@ -111,17 +111,29 @@ EXTRA="sample_interval=20000 aggr_interval=200000"
 tune scene1 $((2 * SEC)) $((SEC / 2)) $((60 * SEC)) 180
 EXTRA=""
 stop_masim
-# It rises above T, where DAMON stops evicting the 90% idle for T, and
-# the last third has fewer refaults than the first. (Before masim
-# flushed its own TLB, DAMON under TCG was blind to the workload's
-# accesses and this had been loosened to "0.4 T"; the last CI run with
-# the flush ended at 11.8 s, refaults 5656 in the first third and 115 in
-# the last. In two runs on the benchmark kernel, attributed ended at
-# 28.6 and 32.3 s, anon refaults per third 280/25/11 and 4556/16/151;
-# dama at 16.6 and 6.0 s, 6712/385/140 and 8494/2521/1397.)
+# It rises until DAMON stops evicting the 90% that is idle for T: each
+# page of it DAMON evicts is refaulted in the next high phase, so the
+# anonymous refaults count those evictions. The last third must have at
+# most a tenth of the first third's.
+#
+# (This was "ends above T" until the CI run of ad4a045 failed it: 2 s, 4 s,
+# then 8 s held to the end of 180 s, refaults per third 5063/44/38. The
+# idle period DAMON sees here is shorter than T: with min_age fixed at 2 s
+# (tuning off, 120 s on the benchmark kernel) DAMON evicted A's 18 MiB
+# only 5 to 10 s into each 10 s low phase, and it was refaulted every
+# cycle, about 4650 refaults per cycle, 9549/9576/9547 per third; in the
+# same kind of run with tuning, at 5.3 s there were 0 to 14 refaults per
+# 5 s, against 4680 in the storm at 2 s. A min_age between about 5 s and
+# T evicts nothing of A here, so a controller that holds there has done
+# its job, and whether it goes on above T depends on a few dozen stray
+# refaults. The kdamond kept its rate: 8800 sleeps in 183 s, 20.8 ms per
+# 20 ms sample. Past runs, attributed: ended at 11.8 s, 5656 then 115
+# refaults in the first and last third; 28.6 and 32.3 s, 280/25/11 and
+# 4556/16/151; 20.4 s, 4877/134/146; dama 16.6 and 6.0 s, 6712/385/140 and
+# 8494/2521/1397.)
 echo "min_age: scene1: ended at $((LAST / 100000)) (0.1 s) against T = $T s; anon refaults $REF_FIRST in the first third, $REF_MID in the middle, $REF_LAST in the last"
 check min_age_scene1_rises [ "$UP" -ge 1 ]
-check min_age_scene1_above_phase [ "$LAST" -gt $((T * SEC)) ]
+check min_age_scene1_refaults_stop [ "$REF_FIRST" -gt 0 -a "$REF_LAST" -le "$((REF_FIRST / 10))" ]
 check min_age_scene1_refaults_fall [ "$REF_LAST" -lt "$REF_FIRST" ]
 check min_age_scene1_bounds [ "$INSIDE" = 1 ]
 check min_age_scene1_no_restart [ "$SAME_PID" = 1 ]
