@@ -87,6 +87,7 @@ while [ $i -lt "$rounds" ]; do
 	fi
 	echo N > $P/enabled
 	consistent || bad=$((bad + 1))
+	[ $((i % 50)) = 0 ] && echo "faults: round $i of $rounds at $(uptime_s) s"
 done
 check faults_rmmod_after_rounds rmmod damon_autotune
 echo "faults: failslab 5%: $rounds rounds of enable+commit: $ok operations succeeded, $err failed with an error, $bad inconsistent states"
