@@ -19,15 +19,15 @@
 #      incremental build of the test kernel), booted with and without
 #      damon_autotune.enabled=Y on the command line, and with it and
 #      parameters init refuses;
-#   3d. two NUMA nodes and 5 GiB, below and above the 4 GiB hole: reclaim
-#      over every System RAM block by default, and a free-memory goal on
-#      node 1 (tests/guest/allram.sh);
 #   4. the benchmark kernel (tools/kernel/prepare.sh bench: no debug
 #      options; built in the background from the start) and the module
 #      built against it from a copy of the sources (out/bench-module-src);
 #   5. on it, the memory-heavy effect tests (reclaim, its parameters,
 #      quota_ms, watermarks, goals, fail-charge, min_age; tests/guest/
-#      30-60), behaviour, not memory safety;
+#      30-60), behaviour, not memory safety; then two NUMA nodes and
+#      5 GiB, below and above the 4 GiB hole: reclaim over every System
+#      RAM block by default, and a free-memory goal on node 1
+#      (tests/guest/allram.sh);
 #   6. on it, three emulated NUMA nodes (node 0 with the CPUs, nodes 1
 #      and 2 CPU-less), one boot: memory tiering (tests/guest/tier.sh)
 #      and tiering where it is needed (tests/guest/tier-full.sh, fast
@@ -220,19 +220,6 @@ if [ $rc = 0 ]; then
 	done
 fi
 
-# 3d. Reclaim over every System RAM block, and a node's free-memory goal:
-# two nodes, 5 GiB, which q35 places below and above the 4 GiB hole
-# (tests/guest/allram.sh). Memory-heavy, but it stays on the test kernel
-# for now: on the benchmark kernel node 1's free memory stalled 565 bp
-# below its goal (6955 of 7520 bp for 110 s, 756 MiB of cold page cache
-# left on the node), which is a defect to find, not a test to move.
-stage vm_allram
-rm -f out/allram.log
-tools/qemu/vm.sh --log out/allram.log --timeout 900 --numa 2 --mem 5G --disk 256M \
-	--append "kunit.enable=0" run-all.sh allram.sh
-# shellcheck disable=SC2046
-vm_counts allram $? out/allram.log $(expect allram.sh kmemleak)
-
 # 4. The benchmark kernel and the module built against it, from a copy of
 # the sources (leaving the test build alone): the VMs of steps 5 and 6 run
 # on it. The kernel was started building in the background at the top
@@ -273,6 +260,17 @@ if [ $bench_ok = 0 ]; then
 	# shellcheck disable=SC2046
 	vm_counts effects $? out/effects.log $(expect $effects_files)
 
+	# Reclaim over every System RAM block, and a node's free-memory goal:
+	# two nodes, 5 GiB, which q35 places below and above the 4 GiB hole
+	# (tests/guest/allram.sh).
+	stage vm_allram
+	rm -f out/allram.log
+	tools/qemu/vm.sh --kernel "$bench_kdir/arch/x86/boot/bzImage" \
+		--module out/bench-module-src/damon_autotune.ko --log out/allram.log \
+		--timeout 900 --numa 2 --mem 5G --disk 256M \
+		--append "kunit.enable=0" run-all.sh allram.sh
+	# shellcheck disable=SC2046
+	vm_counts allram $? out/allram.log $(expect allram.sh kmemleak)
 fi
 
 # 6. On the benchmark kernel, three emulated NUMA nodes of

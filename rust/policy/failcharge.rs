@@ -21,8 +21,10 @@
 //! the walk while a failure would not, lets the next region be one page
 //! (a probe) to learn the current region's charge first. Upstream 7.2's
 //! "less than a region of quota left is full" (`damos_quota_is_full()`)
-//! is applied too. The applied bytes of a window thus stay within one page
-//! of upstream's.
+//! is applied too, also with the ratio off: without it the 6.12 core never
+//! fills a quota that is not a page multiple, and loses the walk's
+//! position. The applied bytes of a window thus stay within one page of
+//! upstream's, and a window is full when upstream's is.
 
 pub use super::damos::MIN_REGION;
 
@@ -130,11 +132,28 @@ impl Emulation {
     /// What to write into the core before a region of `size` bytes (as the
     /// core cut it) is applied, once the previous one was observed; `None`:
     /// leave the core alone (the ratio is off, or there is no quota).
+    ///
+    /// With the ratio off the core's charges are upstream's, and only 7.2's
+    /// fullness rule is written: a region after which less than a page of
+    /// the quota is left fills it. Without it, a quota that is not a page
+    /// multiple (the goal loops' and the time quota's) is never full in the
+    /// 6.12 core: its last split rounds to nothing (`goto update_stat`),
+    /// the walk's position (`charge_addr_from`) is not kept, and every
+    /// window walks again from the lowest-address region it may apply.
     pub fn before_region(&self, size: u64, num: u64, denom: u64) -> Option<CoreQuota> {
-        if denom == 0 || self.quota == 0 {
+        if self.quota == 0 {
             return None;
         }
         let left = self.quota.saturating_sub(self.charged);
+        if denom == 0 {
+            if left > size && left - size < MIN_REGION {
+                return Some(CoreQuota {
+                    charged_sz: self.quota - size,
+                    esz: self.quota,
+                });
+            }
+            return None;
+        }
         let (least, most) = charge_bounds(size, num, denom);
         if self.is_full() || left.saturating_sub(least) < MIN_REGION {
             // Full after this region whatever it costs (or already full,
@@ -213,6 +232,10 @@ pub(crate) mod model {
         pub applied: u64,
         pub steps: Vec<Step>,
         pub charged: u64,
+        /// Whether the window ended full: upstream's
+        /// `damos_quota_is_full()`, the 6.12 core's `charged_sz >= esz`
+        /// (which keeps the walk's position for the next window).
+        pub full: bool,
     }
 
     fn applied_of(r: Region, size: u64) -> u64 {
@@ -256,6 +279,7 @@ pub(crate) mod model {
             i += 1;
         }
         w.charged = charged;
+        w.full = q - charged.min(q) < MIN_REGION;
         w
     }
 
@@ -316,6 +340,13 @@ pub(crate) mod model {
         // The next aggregation charges the walk's last region.
         e.observe(1, esz, sz_tried, sz_applied, num, denom);
         w.charged = e.charged;
+        // The last region's charge, learnt there, can fill it too, once
+        // `between_walks()` wrote it into the core.
+        if let Some(c) = e.between_walks(denom) {
+            charged_sz = c.charged_sz;
+            esz = c.esz;
+        }
+        w.full = esz != 0 && charged_sz >= esz;
         w
     }
 }
@@ -357,6 +388,36 @@ mod tests {
         let mut e = Emulation::new();
         e.observe(1, 0, 0, 0, 1, 4096);
         assert_eq!(e.before_region(MIB, 1, 4096), None);
+    }
+
+    /// With the ratio off, a quota that is not a page multiple: the 6.12
+    /// core alone never fills it (the walk's position is lost and the next
+    /// window starts again from the first region); with the emulation the
+    /// region that leaves less than a page fills it, as upstream's.
+    #[test]
+    fn off_fills_a_quota_that_is_not_page_multiple() {
+        let regions = [Region {
+            size: 64 * MIB,
+            ok: 64 * MIB,
+        }];
+        let q = 8 * MIB + 100;
+        let mut e = Emulation::new();
+        e.observe(1, q, 0, 0, 0, 0);
+        // The core cut the region to 8 MiB: 100 bytes would be left.
+        assert_eq!(
+            e.before_region(8 * MIB, 0, 0),
+            Some(CoreQuota {
+                charged_sz: 100,
+                esz: q
+            })
+        );
+        let w = core_612(&regions, q, 0, 0);
+        assert_eq!((w.applied, w.full), (8 * MIB, true));
+        assert!(upstream(&regions, q, 0, 0).full);
+        // A page multiple is the core's own business.
+        let mut e = Emulation::new();
+        e.observe(1, 8 * MIB, 0, 0, 0, 0);
+        assert_eq!(e.before_region(8 * MIB, 0, 0), None);
     }
 
     #[test]
@@ -424,6 +485,11 @@ mod tests {
                     );
                     // (A ratio above 1 charges failures more than the
                     // quota upstream too.)
+                    assert_eq!(
+                        ours.full, up.full,
+                        "{num}/{denom} q {q}: full {} upstream {}",
+                        ours.full, up.full
+                    );
                     assert!(
                         num > denom || ours.charged <= q + MIN_REGION,
                         "{num}/{denom} q {q}: charged {}",
