@@ -131,7 +131,8 @@ impl Emulation {
 
     /// What to write into the core before a region of `size` bytes (as the
     /// core cut it) is applied, once the previous one was observed; `None`:
-    /// leave the core alone (the ratio is off, or there is no quota).
+    /// leave the core alone (there is no quota, or, with the ratio off,
+    /// the region does not fill it).
     ///
     /// With the ratio off the core's charges are upstream's, and only 7.2's
     /// fullness rule is written: a region after which less than a page of
