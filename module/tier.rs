@@ -227,9 +227,12 @@ struct DirStats {
     migrated: AtomicU64,
     /// Intervals that used the whole quota.
     exceeds: AtomicU64,
-    /// What its recent walks showed ([`Shown`]): bytes tried, bytes moved.
+    /// What its recent walks showed ([`Shown`]): bytes tried, bytes moved,
+    /// and the same of the latest interval.
     shown_tried: AtomicU64,
     shown_moved: AtomicU64,
+    shown_last_tried: AtomicU64,
+    shown_last_moved: AtomicU64,
 }
 
 impl DirStats {
@@ -242,6 +245,8 @@ impl DirStats {
             exceeds: AtomicU64::new(0),
             shown_tried: AtomicU64::new(0),
             shown_moved: AtomicU64::new(0),
+            shown_last_tried: AtomicU64::new(0),
+            shown_last_moved: AtomicU64::new(0),
         }
     }
 
@@ -250,6 +255,8 @@ impl DirStats {
         Shown {
             tried: self.shown_tried.load(r),
             moved: self.shown_moved.load(r),
+            last_tried: self.shown_last_tried.load(r),
+            last_moved: self.shown_last_moved.load(r),
         }
     }
 
@@ -263,6 +270,8 @@ impl DirStats {
             &self.exceeds,
             &self.shown_tried,
             &self.shown_moved,
+            &self.shown_last_tried,
+            &self.shown_last_moved,
         ] {
             c.store(0, r);
         }
@@ -776,6 +785,8 @@ impl Callbacks for TierCallbacks {
                 let shown = ds.shown().observe(tried, moved);
                 ds.shown_tried.store(shown.tried, r);
                 ds.shown_moved.store(shown.moved, r);
+                ds.shown_last_tried.store(shown.last_tried, r);
+                ds.shown_last_moved.store(shown.last_moved, r);
             }
             let last_budget = m.last_budget.load(r);
             if last_budget > 0 && used >= last_budget {

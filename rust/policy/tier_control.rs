@@ -157,29 +157,42 @@ impl Incoming {
 /// holds, or pages written once and never touched again), pages not on an
 /// LRU list, and migrations that failed. Each interval in which promotion
 /// tried something counts as much as all the ones before it together; an
-/// interval without a try changes nothing, so what promotion showed last
-/// holds until it tries again (it always may, a [`TierNode::probe`]'s
-/// worth, while demotion keeps the reserve).
+/// interval without a try leaves that history as it was. The latest
+/// interval is also kept on its own: room is made for hot bytes only at the
+/// smaller of the two shares ([`Self::room_for`]), so that the history of a
+/// promotion that moved a whole hot set does not make room, seconds later,
+/// for bytes its regions count as hot but that a probe shows it does not
+/// move (promotion always may try a [`TierNode::probe`]'s worth, while
+/// demotion keeps the reserve).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Shown {
     /// Bytes tried, older intervals halved in each interval with a try.
     pub tried: u64,
     /// Bytes moved of those, halved alike; never more than `tried`.
     pub moved: u64,
+    /// Bytes tried in the latest interval (0: it tried nothing).
+    pub last_tried: u64,
+    /// Bytes moved of those; never more than `last_tried`.
+    pub last_moved: u64,
 }
 
 impl Shown {
     /// Adds one interval's bytes `tried` and `moved` (at most `tried`).
     pub fn observe(self, tried: u64, moved: u64) -> Self {
+        let moved = moved.min(tried);
         if tried == 0 {
-            return self;
+            return Self {
+                last_tried: 0,
+                last_moved: 0,
+                ..self
+            };
         }
         let tried_all = (self.tried / 2).saturating_add(tried);
         Self {
             tried: tried_all,
-            moved: (self.moved / 2)
-                .saturating_add(moved.min(tried))
-                .min(tried_all),
+            moved: (self.moved / 2).saturating_add(moved).min(tried_all),
+            last_tried: tried,
+            last_moved: moved,
         }
     }
 
@@ -190,6 +203,17 @@ impl Shown {
             return 0;
         }
         mul_div(bytes, self.moved.min(self.tried), self.tried)
+    }
+
+    /// The share of `bytes` to make room for: [`Self::of`], at most the
+    /// share the latest interval moved (0 when it tried nothing or moved
+    /// nothing).
+    pub fn room_for(&self, bytes: u64) -> u64 {
+        if self.last_tried == 0 {
+            return 0;
+        }
+        let last = mul_div(bytes, self.last_moved.min(self.last_tried), self.last_tried);
+        self.of(bytes).min(last)
     }
 
     /// The share it moved, bp (0 before it tried anything).
@@ -237,8 +261,8 @@ impl DemotePlan {
 /// node's room limits it: enough bytes to restore its reserve, to make
 /// room for the hot bytes waiting below (`below`, the pair's
 /// [`promote_demand`], less what is on its way, of which promotion moves
-/// the share it has `shown`) and for what the node above wants to demote
-/// into it (`above`, that node's own plan's `want`). Taken from the cold
+/// the share it has `shown`, [`Shown::room_for`]) and for what the node
+/// above wants to demote into it (`above`, that node's own plan's `want`). Taken from the cold
 /// regions while they hold that much, from all idle ones when they do not
 /// ([`DemoteFrom::Idle`]): only then, so that memory idle for less than the
 /// cold age moves only when room must be made.
@@ -250,7 +274,7 @@ pub fn demote_plan(
     g: &Goals,
 ) -> DemotePlan {
     let for_hot = shown
-        .of(below.pending())
+        .room_for(below.pending())
         .saturating_sub(node.promote_room(g));
     let for_cold = above.pending().saturating_sub(node.demote_room(g));
     let need = node
@@ -362,7 +386,12 @@ mod tests {
     };
     /// What the controller before [`Shown`] assumed: every hot byte the
     /// regions count moves.
-    const TRUST_REGIONS: Shown = Shown { tried: 1, moved: 1 };
+    const TRUST_REGIONS: Shown = Shown {
+        tried: 1,
+        moved: 1,
+        last_tried: 1,
+        last_moved: 1,
+    };
 
     fn inc(want: u64) -> Incoming {
         Incoming { want, in_flight: 0 }
@@ -503,11 +532,21 @@ mod tests {
         assert_eq!(s.of(100 * MIB), 0, "nothing tried: nothing shown");
         let s = s.observe(8 * MIB, 2 * MIB);
         assert_eq!((s.of(100 * MIB), s.bp()), (25 * MIB, 2500));
-        // An interval without a try changes nothing.
-        assert_eq!(s.observe(0, 0), s);
+        assert_eq!(s.room_for(100 * MIB), 25 * MIB);
+        // An interval without a try keeps the history, and makes no room.
+        let idle = s.observe(0, 0);
+        assert_eq!(
+            (idle.tried, idle.moved, idle.bp()),
+            (s.tried, s.moved, 2500)
+        );
+        assert_eq!(idle.room_for(100 * MIB), 0);
         // The last interval counts as much as all the ones before.
         let s = s.observe(8 * MIB, 8 * MIB);
         assert_eq!((s.tried, s.moved), (12 * MIB, 9 * MIB));
+        // Room for the smaller of the history's share and the latest's.
+        assert_eq!(s.room_for(12 * MIB), 9 * MIB);
+        let s = s.observe(MIB, 0);
+        assert_eq!((s.bp(), s.room_for(100 * MIB)), (6428, 0));
         // Never more moved than tried, whatever the counters say.
         assert_eq!(Shown::default().observe(MIB, 2 * MIB).bp(), 10_000);
         let big = Shown::default().observe(u64::MAX, u64::MAX);
@@ -538,15 +577,16 @@ mod tests {
     /// promotion moved of what it tried does not.
     #[test]
     fn neighbours_are_not_demanded() {
+        const STEPS: usize = 90;
         let (up, low) = (node(512, 1, 0, 400), node(512, 300, 100, 0));
         for join_bp in [0, 5000] {
             let mut before = Run::new(up, low, 100 * MIB);
             before.assume = Some(TRUST_REGIONS);
             before.join_bp = join_bp;
-            let before = before.run(60);
+            let before = before.run(STEPS);
             let mut after = Run::new(up, low, 100 * MIB);
             after.join_bp = join_bp;
-            let after = after.run(60);
+            let after = after.run(STEPS);
             for r in [&before, &after] {
                 assert_eq!(r.hot_below, 0, "the hot set is promoted");
             }
@@ -598,6 +638,34 @@ mod tests {
         trusting.assume = Some(TRUST_REGIONS);
         let lost = trusting.run(20).demoted;
         assert!(lost >= 45 * MIB, "the old rule's loss: {}", lost);
+    }
+
+    /// The bench's trace: the whole hot set went up, then the lower node's
+    /// regions counted 49 MiB as hot again, seconds later. Promotion's
+    /// history says it moves most of what it tries; the probe it then
+    /// tries moves nothing, and no room is made for those bytes (before,
+    /// 18 MiB of cold memory was demoted at once and node 0 drained 360 bp
+    /// below its goal).
+    #[test]
+    fn stale_demand_makes_no_room() {
+        let up = node(512, 3, 400, 100);
+        let low = node(512, 300, 49, 0);
+        let demand = promote_demand(&up, &low, &G);
+        let ramp = Shown::default()
+            .observe(64 * MIB, 60 * MIB)
+            .observe(64 * MIB, 56 * MIB);
+        // Right after the ramp, promotion moving: room for what it moves.
+        let moving = demote_plan(&up, inc(demand), ramp, inc(0), &G);
+        assert!(moving.want >= 40 * MIB, "{:?}", moving);
+        // Then intervals without a try, and a probe that moves nothing.
+        let idle = ramp.observe(0, 0);
+        assert_eq!(demote_plan(&up, inc(demand), idle, inc(0), &G).want, 0);
+        let probed = idle.observe(up.probe(), 0);
+        assert!(probed.bp() > 8000, "{}", probed.bp());
+        assert_eq!(demote_plan(&up, inc(demand), probed, inc(0), &G).want, 0);
+        // A probe that moves shows the bytes are hot: room again.
+        let hot = idle.observe(up.probe(), up.probe());
+        assert!(demote_plan(&up, inc(demand), hot, inc(0), &G).want >= 40 * MIB);
     }
 
     #[test]

@@ -440,6 +440,13 @@ fn tier_exchange(t: &mut Test) {
         demote_plan(&up, inc(demand), half, inc(0), &g).want,
         77 * MIB,
     );
+    // An interval without a try, then a probe that moved nothing: the
+    // history still says half, but no room is made beyond the reserve.
+    let stale = half.observe(0, 0).observe(MIB / 4, 0);
+    t.expect_eq(
+        demote_plan(&up, inc(demand), stale, inc(0), &g).want,
+        2 * MIB,
+    );
     let roomy = node(200, 0, 360);
     t.expect_eq(
         promote_budget(&roomy, &low, 0, &g, u64::MAX).bytes,
