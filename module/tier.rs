@@ -103,7 +103,7 @@ module_params! {
     tier_node_promote_bytes_failed: PerNode = PerNode::PromoteFailed, 0o400;
     /// Intervals in which each node's promotion used its whole quota (read-only).
     tier_node_promote_quota_exceeds: PerNode = PerNode::PromoteExceeds, 0o400;
-    /// Share of the bytes each node's promotion tried in its recent walks that it moved, in bp (read-only).
+    /// Share of its hot bytes each node's promotion showed it moves, recent walks and latest (the smaller), in bp (read-only).
     tier_node_promote_moved_bp: PerNode = PerNode::PromoteMovedBp, 0o400;
     /// Bytes of regions each node's demotion was tried on (read-only).
     tier_node_demote_bytes_tried: PerNode = PerNode::DemoteTried, 0o400;

@@ -216,9 +216,9 @@ impl Shown {
         self.of(bytes).min(last)
     }
 
-    /// The share it moved, bp (0 before it tried anything).
+    /// The share [`Self::room_for`] makes room for, bp.
     pub fn bp(&self) -> u64 {
-        self.of(10_000)
+        self.room_for(10_000)
     }
 }
 
@@ -536,8 +536,8 @@ mod tests {
         // An interval without a try keeps the history, and makes no room.
         let idle = s.observe(0, 0);
         assert_eq!(
-            (idle.tried, idle.moved, idle.bp()),
-            (s.tried, s.moved, 2500)
+            (idle.tried, idle.moved, idle.of(10_000), idle.bp()),
+            (s.tried, s.moved, 2500, 0)
         );
         assert_eq!(idle.room_for(100 * MIB), 0);
         // The last interval counts as much as all the ones before.
@@ -546,7 +546,7 @@ mod tests {
         // Room for the smaller of the history's share and the latest's.
         assert_eq!(s.room_for(12 * MIB), 9 * MIB);
         let s = s.observe(MIB, 0);
-        assert_eq!((s.bp(), s.room_for(100 * MIB)), (6428, 0));
+        assert_eq!((s.of(10_000), s.bp()), (6428, 0));
         // Never more moved than tried, whatever the counters say.
         assert_eq!(Shown::default().observe(MIB, 2 * MIB).bp(), 10_000);
         let big = Shown::default().observe(u64::MAX, u64::MAX);
@@ -661,7 +661,7 @@ mod tests {
         let idle = ramp.observe(0, 0);
         assert_eq!(demote_plan(&up, inc(demand), idle, inc(0), &G).want, 0);
         let probed = idle.observe(up.probe(), 0);
-        assert!(probed.bp() > 8000, "{}", probed.bp());
+        assert!(probed.of(10_000) > 8000, "{:?}", probed);
         assert_eq!(demote_plan(&up, inc(demand), probed, inc(0), &G).want, 0);
         // A probe that moves shows the bytes are hot: room again.
         let hot = idle.observe(up.probe(), up.probe());
