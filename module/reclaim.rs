@@ -24,7 +24,7 @@ use crate::policy::{
     attrs::MonitoringAttrs,
     damos::{Goal, GoalMetric, Watermarks, WmarkMetric},
     failcharge::{CoreQuota, Emulation},
-    quota::{goal_score, highest_score, Tuner, GOAL_BP},
+    quota::{goal_score, highest_score, Tuner, WindowTally, GOAL_BP},
     ranges::{self, Range, RangesError, MAX_RANGES},
     reclaim::{ConfigError, ReclaimConfig, MAX_GOALS},
 };
@@ -112,6 +112,8 @@ module_params! {
     bytes_reclaimed_regions: u64 = 0, 0o400;
     /// Number of times the time/size quota limits were exceeded (read-only).
     nr_quota_exceeds: u64 = 0, 0o400;
+    /// Bytes of regions reclamation was applied to in the last complete quota reset interval (read-only).
+    bytes_reclaimed_last_interval: u64 = 0, 0o400;
     /// Size quota in effect for the current reset interval, 0 meaning unlimited (read-only).
     effective_quota_sz: u64 = 0, 0o400;
     /// Score of the most satisfied quota goal, in basis points of its target (read-only).
@@ -446,6 +448,45 @@ impl FailCharge {
     }
 }
 
+/// [`WindowTally`] in atomics: only the scheme's kdamond uses it.
+struct WindowTallyCell {
+    window: AtomicU64,
+    start: AtomicU64,
+    has_start: AtomicBool,
+    last: AtomicU64,
+    started: AtomicBool,
+}
+
+impl WindowTallyCell {
+    const fn new() -> Self {
+        Self {
+            window: AtomicU64::new(0),
+            start: AtomicU64::new(0),
+            has_start: AtomicBool::new(false),
+            last: AtomicU64::new(0),
+            started: AtomicBool::new(false),
+        }
+    }
+
+    /// [`WindowTally::observe`] on the stored state.
+    fn observe(&self, charged_from: u64, sz_applied: u64) -> Option<u64> {
+        let r = Ordering::Relaxed;
+        let mut t = WindowTally {
+            window: self.window.load(r),
+            start: self.has_start.load(r).then(|| self.start.load(r)),
+            last: self.last.load(r),
+            started: self.started.load(r),
+        };
+        let closed = t.observe(charged_from, sz_applied);
+        self.window.store(t.window, r);
+        self.start.store(t.start.unwrap_or(0), r);
+        self.has_start.store(t.start.is_some(), r);
+        self.last.store(t.last, r);
+        self.started.store(t.started, r);
+        closed
+    }
+}
+
 /// What the reclaim kdamond runs: after each aggregation, statistics, the
 /// goal loop and `min_age` tuning; before each region, fail-charge. Only
 /// the kdamond touches the loop's state; atomics make it `Sync`.
@@ -455,6 +496,7 @@ pub(crate) struct ReclaimCallbacks {
     tuning: MinAgeControl,
     cfg: LoopConfigCell,
     fail_charge: FailCharge,
+    windows: WindowTallyCell,
     quota_loop: QuotaLoop,
     deficit: DeficitTick,
     last_psi_us: AtomicU64,
@@ -536,6 +578,7 @@ impl ReclaimCallbacks {
             tuning <- MinAgeControl::new(settings.min_age),
             cfg: LoopConfigCell::new(&settings.loop_cfg),
             fail_charge: FailCharge::new(),
+            windows: WindowTallyCell::new(),
             quota_loop: QuotaLoop::new(),
             deficit: DeficitTick::new(),
             last_psi_us: AtomicU64::new(mm::psi_some_mem_total_us()),
@@ -618,6 +661,10 @@ impl Callbacks for ReclaimCallbacks {
         nr_reclaimed_regions.set(st.nr_applied);
         bytes_reclaimed_regions.set(st.sz_applied);
         nr_quota_exceeds.set(st.qt_exceeds);
+        let window = s.as_ref().quota_state().charged_from;
+        if let Some(bytes) = self.windows.observe(window, st.sz_applied) {
+            bytes_reclaimed_last_interval.set(bytes);
+        }
 
         // Once per reset interval, the goal loop sets the next quota; the
         // deficit controller, once per charge window.

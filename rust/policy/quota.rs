@@ -262,9 +262,67 @@ impl DeficitLoop {
     }
 }
 
+/// Bytes a scheme applied per charge window, from what the kdamond sees
+/// after each aggregation: the window the last walk ran in (the core's
+/// `charged_from`, set when a walk opens a window) and the scheme's
+/// `sz_applied` after it. A walk runs in one window, after the
+/// aggregation's callback, so the first observation of a new window
+/// already counts that window's first walk: the closed window's bytes are
+/// those up to the observation before it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WindowTally {
+    /// The window of the last observation.
+    pub window: u64,
+    /// `sz_applied` before the window's first walk; `None` for the window
+    /// observed first, which may have begun before.
+    pub start: Option<u64>,
+    /// `sz_applied` at the last observation.
+    pub last: u64,
+    /// Whether anything was observed yet.
+    pub started: bool,
+}
+
+impl WindowTally {
+    /// Observes the window `charged_from` and the scheme's `sz_applied`;
+    /// returns the bytes applied in the window that closed, if one did and
+    /// was observed from its start.
+    pub fn observe(&mut self, charged_from: u64, sz_applied: u64) -> Option<u64> {
+        let mut closed = None;
+        if !self.started {
+            self.started = true;
+        } else if charged_from != self.window {
+            closed = self.start.map(|start| self.last.saturating_sub(start));
+            self.start = Some(self.last);
+        }
+        self.window = charged_from;
+        self.last = sz_applied;
+        closed
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn window_tally_counts_each_window_from_its_first_walk() {
+        let mut t = WindowTally::default();
+        // Window 10, observed from its middle: partial, not reported.
+        assert_eq!(t.observe(10, 100), None);
+        assert_eq!(t.observe(10, 300), None);
+        // Window 20 opened in the last walk, which applied 50: window 10
+        // ends at 300, window 20 starts there and ends at 900 (window 30's
+        // first walk applied 50).
+        assert_eq!(t.observe(20, 350), None);
+        assert_eq!(t.observe(20, 900), None);
+        assert_eq!(t.observe(30, 950), Some(600));
+        assert_eq!(t.observe(40, 950), Some(50));
+        // A window with nothing applied.
+        assert_eq!(t.observe(50, 1000), Some(0));
+        // Counters that went back (a restart) report 0, not a wrap.
+        assert_eq!(t.observe(60, 10), Some(50));
+        assert_eq!(t.observe(70, 20), Some(0));
+    }
 
     /// The kernel's own KUnit case (`damon_test_feed_loop_next_input`).
     #[test]

@@ -6,7 +6,7 @@
 # upstream 7.2 does), each 1 s interval reclaims its quota until the goal.
 # Asserts the reclaim per window against the quota, both ways, and the
 # per-interval rate against it, and prints both series.
-itest_plan 8
+itest_plan 10
 
 [ -b /dev/vdb ] || { fail failcharge_needs_disk "no /dev/vdb"; return; }
 mkdir -p /mnt/scratch
@@ -24,12 +24,18 @@ quota=$((8 << 20))
 # /proc/uptime, so that a late sample does not count as a fast interval),
 # and set, over the intervals before the goal was met: N_<NAME> intervals,
 # FULL_<NAME> of them at >= 95% of the quota, OVER_<NAME> of them above
-# what the windows the interval overlaps allow, MEAN_<NAME> KiB/s; and
+# what the windows the interval overlaps allow, MEAN_<NAME> KiB/s;
+# WN_<NAME> and WFULL_<NAME>: the same count for the charge windows
+# themselves, read from bytes_reclaimed_last_interval at each sample (the
+# samples take longer than 1 s under TCG, so a sample's delta straddles
+# windows: about one in five held two windows, the others less than one,
+# in the last runs); and
 # PERFULL_<NAME>: the KiB reclaimed per window whose quota was used up
 # (bytes_reclaimed_regions over nr_quota_exceeds, whole run).
 run_variant() {
 	local name=$1 num=$2 denom=$3 fill_mb series="" prev cur t0 t1 dt rate i
 	local n=0 sum=0 full=0 over=0 started=0 qk=$((quota >> 10))
+	local win wseries="" wn=0 wfull=0
 	echo 3 > /proc/sys/vm/drop_caches
 	fill_mb=$(( ($(node_kb MemFree) - total_kb * 8 / 100) / 1024 ))
 	fill_page_cache /mnt/scratch/cache $((fill_mb * 1024))
@@ -58,7 +64,14 @@ run_variant() {
 		# KiB per second; uptime is in centiseconds.
 		rate=$(( (cur - prev) / 1024 * 100 / dt ))
 		series="$series $rate"
+		win=$(( $(param bytes_reclaimed_last_interval) >> 10 ))
+		wseries="$wseries $win"
 		if [ "$(node_free_bp)" -lt 4000 ]; then
+			# From the first window that closed with a reclaim.
+			if [ "$win" -gt 0 ] || [ "$wn" -gt 0 ]; then
+				wn=$((wn + 1))
+				[ "$win" -ge $((qk * 95 / 100)) ] && wfull=$((wfull + 1))
+			fi
 			n=$((n + 1)); sum=$((sum + rate))
 			[ "$rate" -ge $((qk * 95 / 100)) ] && full=$((full + 1))
 			# More than the windows the interval overlaps allow.
@@ -68,10 +81,13 @@ run_variant() {
 	done
 	[ "$n" -gt 0 ] || n=1
 	echo "failcharge: $name: KiB/s reclaimed per interval (quota $qk):$series"
+	echo "failcharge: $name: KiB reclaimed in the last charge window, per sample:$wseries"
+	echo "failcharge: $name: $wfull of $wn charge windows sampled before the goal at >= 95% of the quota"
 	echo "failcharge: $name: $full of $n intervals before the goal at >= 95% of the quota, mean $((sum / n)) KiB/s, $over above two windows' quota; tried $(param bytes_reclaim_tried_regions), reclaimed $(param bytes_reclaimed_regions), quota exceeds $(param nr_quota_exceeds), free bp $(node_free_bp)"
 	local exceeds=$(param nr_quota_exceeds)
 	[ "$exceeds" -gt 0 ] || exceeds=1
 	eval "N_$name=$n FULL_$name=$full OVER_$name=$over MEAN_$name=$((sum / n))"
+	eval "WN_$name=$wn WFULL_$name=$wfull"
 	eval "PERFULL_$name=$(( $(param bytes_reclaimed_regions) / 1024 / exceeds ))"
 	echo "failcharge: $name: $(( $(param bytes_reclaimed_regions) / 1024 / exceeds )) KiB reclaimed per window that used up its quota"
 	if [ "$name" = on ]; then
@@ -108,10 +124,12 @@ check failcharge_off_full_windows_fall_short [ "$PERFULL_off" -lt $((qk / 2)) ]
 check failcharge_on_within_the_quota [ "$MEAN_on" -le $((qk * 105 / 100)) -a "$OVER_on" = 0 ]
 check failcharge_on_reclaims_more [ "$MEAN_on" -gt "$MEAN_off" ]
 # The benchmark's target, >= 95% of the quota in >= 90% of the intervals
-# before the goal, is printed above, not checked here: on the debug kernel
-# under TCG the kdamond's walk through the mlocked memory (pageout tries
-# each page) takes seconds, so the quota is not what limits (measured: 3 of
-# 20 intervals, mean 3601 KiB/s, with 21 windows full at 8 MiB each).
+# before the goal, per charge window (bytes_reclaimed_last_interval), with
+# the ratio; without it, failures use up the quota and (nearly) no window
+# gets there. The per-second series above is printed, not checked: its
+# samples straddle the windows.
+check failcharge_on_windows_at_quota [ "$WN_on" -ge 5 -a $((WFULL_on * 10)) -ge $((WN_on * 9)) ]
+check failcharge_off_windows_short [ $((WFULL_off * 2)) -lt "$WN_off" ]
 # temporal stops within one interval of meeting the goal: in the 3 s
 # after, less than an eighth of one window's quota (free memory hovers at
 # the goal, and temporal rightly takes a page or two whenever it dips

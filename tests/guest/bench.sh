@@ -23,7 +23,9 @@
 #   default controller, or ALGO_OURS), autotune_min_age_dama_wm (the
 #   same with DAMA's controller, autotune_min_age_algo=ALGO_DAMA),
 #   autotune_free_goal (10% free memory goal on node 0, watermarks
-#   always on: the goal decides how much it does). Every damon_autotune
+#   always on: the goal decides how much it does), autotune_free_goal_nocap
+#   (the same without the time quota, quota_ms=0: whether the controller
+#   reaches the goal when the 10 ms/s cap does not bind; --variants only). Every damon_autotune
 #   and DAMON_RECLAIM variant keeps the other parameters at their
 #   defaults (the 10 ms/s time quota included), so that they differ only
 #   in min_age and in how it is chosen. A variant whose module refuses
@@ -105,9 +107,10 @@ autotune_min_age | autotune_min_age_wm | autotune_min_age_dama_wm)
 		min_age_min="$(us 1)" min_age_max="$(us 600)" wmarks_low=$low \
 		${algo:+autotune_min_age_algo=$algo} \
 		autotune_min_age_interval_ms="$(awk -v k="$scale" 'BEGIN { printf "%d", 5000 * k }')" ;;
-autotune_free_goal)
+autotune_free_goal | autotune_free_goal_nocap)
+	cap=; [ "$variant" = autotune_free_goal_nocap ] && cap=quota_ms=0
 	load_module min_age="$(us 10)" quota_mem_free_goal_bp=1000 \
-		quota_goal_nid=0 wmarks_high=1000 wmarks_mid=999 wmarks_low=0 ;;
+		quota_goal_nid=0 wmarks_high=1000 wmarks_mid=999 wmarks_low=0 $cap ;;
 reclaim_quota)
 	for kv in min_age=0 quota_ms=0 quota_sz=$FC_QUOTA quota_reset_interval_ms=1000 \
 		wmarks_high=400 wmarks_mid=399 wmarks_low=0 enabled=Y; do
@@ -140,6 +143,7 @@ KPID=-1
 sample() {
 	awk -v t="$1" -v d="$D" -v kstat="/proc/$KPID/stat" '
 	function get(f,    v) { v = 0; if ((getline v < f) <= 0) v = 0; close(f); return v }
+	function getm(f,    v) { v = -1; if ((getline v < f) <= 0) v = -1; close(f); return v }
 	FILENAME == "/proc/vmstat" && $1 ~ /^(pgsteal_kswapd|pgsteal_direct|workingset_refault_anon|workingset_refault_file|pgfault|pgmajfault|pswpin|pswpout)$/ {
 		out = out $1 "=" $2 " "
 	}
@@ -152,10 +156,11 @@ sample() {
 	END {
 		ticks = 0
 		if ((getline line < kstat) > 0) { split(line, s, " "); ticks = s[14] + s[15] }
-		printf "bench: sample t=%s %sdamon_bytes=%.0f damon_tried=%.0f quota_exceeds=%d kdamond_ticks=%d min_age_us=%.0f quota_sz=%.0f goal_bp=%d free_bp=%d\n", \
+		printf "bench: sample t=%s %sdamon_bytes=%.0f damon_tried=%.0f quota_exceeds=%d kdamond_ticks=%d min_age_us=%.0f quota_sz=%.0f wanted_sz=%.0f saturated=%d last_window=%.0f goal_bp=%d free_bp=%d\n", \
 			t, out, get(d "/bytes_reclaimed_regions"), get(d "/bytes_reclaim_tried_regions"), \
 			get(d "/nr_quota_exceeds"), ticks, get(d "/current_min_age"), \
-			get(d "/effective_quota_sz"), get(d "/goal_score_bp"), tot ? int(free * 10000 / tot) : 0
+			get(d "/effective_quota_sz"), get(d "/wanted_quota_sz"), get(d "/nr_quota_saturated"), \
+			getm(d "/bytes_reclaimed_last_interval"), get(d "/goal_score_bp"), tot ? int(free * 10000 / tot) : 0
 	}' /proc/vmstat /proc/pressure/memory /proc/pressure/io /proc/pressure/cpu \
 		/sys/devices/system/node/node0/meminfo
 }

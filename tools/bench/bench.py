@@ -163,6 +163,8 @@ ROWS = [
     ("NODE 0 FREE, 2ND HALF", None, None),
     ("MEAN", "free_bp_steady", "bp"),
     (f"MEAN DISTANCE TO {FREE_GOAL_BP} bp", "free_goal_dev_bp", "bp"),
+    ("GOAL SATURATED (share of the samples)", "goal_saturated_pct", "%"),
+    ("WANTED / EFFECTIVE QUOTA, MEAN", "wanted_over_quota", "x"),
 ]
 
 
@@ -235,6 +237,16 @@ def summarise(samples, phases):
     steady = [s.get("free_bp", 0) for s in samples[len(samples) // 2:]]
     m["free_bp_steady"] = sum(steady) / len(steady)
     m["free_goal_dev_bp"] = sum(abs(v - FREE_GOAL_BP) for v in steady) / len(steady)
+    # Whether the goal controller was capped there (damon_autotune's
+    # nr_quota_saturated, wanted_quota_sz): the share of the second half's
+    # samples in which the saturation count rose, and how much more it
+    # wanted than the core let it charge.
+    half = samples[len(samples) // 2:]
+    rose = sum(1 for a, b in zip(half, half[1:]) if b.get("saturated", 0) > a.get("saturated", 0))
+    m["goal_saturated_pct"] = 100.0 * rose / max(len(half) - 1, 1)
+    ratios = [s["wanted_sz"] / s["quota_sz"] for s in half
+              if s.get("quota_sz", 0) > 0 and "wanted_sz" in s]
+    m["wanted_over_quota"] = sum(ratios) / len(ratios) if ratios else 0.0
     return m
 
 
@@ -242,6 +254,7 @@ FC_ROWS = [
     ("reclaimed per interval, mean (MiB)", "fc_mean_mib"),
     ("reclaimed per interval, lowest (MiB)", "fc_min_mib"),
     ("intervals at >= 95% of the quota (%)", "fc_full_pct"),
+    ("charge windows at >= 95% of the quota (%)", "fc_win_full_pct"),
     ("intervals before the goal", "fc_intervals"),
     ("time to the goal (s)", "fc_goal_s"),
     ("tried (MiB)", "fc_tried_mib"),
@@ -254,21 +267,29 @@ FC_ROWS = [
 def summarise_failcharge(samples, start):
     """Reclaim per interval against the hard quota, until the goal: the
     samples are about a second apart, the quota's reset interval is 1 s,
-    so each sample's delta is scaled to one second."""
+    so each sample's delta is scaled to one second; a sample that straddles
+    two windows counts a part of each. damon_autotune's
+    bytes_reclaimed_last_interval gives each window's own figure."""
     quota = float(start.get("fc_quota", 0)) or 1.0
-    rates, goal_t = [], None
+    rates, goal_t, windows = [], None, []
     for a, b in zip(samples, samples[1:]):
         if a.get("free_bp", 0) >= FC_GOAL_BP:
             goal_t = a["t"] - samples[0]["t"]
             break
         dt = max(b["t"] - a["t"], 1e-9)
         rates.append((b.get("damon_bytes", 0) - a.get("damon_bytes", 0)) / dt)
+        # damon_autotune's own count per charge window (-1: a variant
+        # without it), from the first window that closed.
+        if b.get("last_window", -1) >= 0 and (windows or b["last_window"] > 0):
+            windows.append(b["last_window"])
     first, last = samples[0], samples[-1]
     mib = 2.0 ** 20
     return {
         "fc_mean_mib": sum(rates) / len(rates) / mib if rates else 0.0,
         "fc_min_mib": min(rates) / mib if rates else 0.0,
         "fc_full_pct": 100.0 * sum(r >= 0.95 * quota for r in rates) / len(rates) if rates else 0.0,
+        "fc_win_full_pct": (100.0 * sum(w >= 0.95 * quota for w in windows) / len(windows)
+                            if windows else float("nan")),
         "fc_intervals": len(rates),
         "fc_goal_s": goal_t if goal_t is not None else float("nan"),
         "fc_tried_mib": (last.get("damon_tried", 0) - first.get("damon_tried", 0)) / mib,
