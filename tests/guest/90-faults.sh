@@ -39,7 +39,7 @@ consistent() {
 }
 
 # The console checker expects allocation-failure reports from here on.
-echo "itest: faults begin"
+itest_line "itest: faults begin"
 
 # Loading under failslab (1%): the module loads, or fails and leaves
 # nothing.
@@ -142,5 +142,5 @@ check faults_commit_rmmod rmmod damon_autotune
 check_eq faults_no_kdamond_left "$(nr_kdamonds)" "$base"
 echo 0 > $F/probability
 echo N > $F/task-filter
-echo "itest: faults end"
+itest_line "itest: faults end"
 kunit_loud

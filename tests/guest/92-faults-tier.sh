@@ -69,7 +69,7 @@ consistent() {
 pids() { grep -l '^kdamond' /proc/[0-9]*/comm 2>/dev/null | sed 's|^/proc/||; s|/comm$||' | sort -n | tr '\n' ' '; }
 
 # The console checker expects allocation-failure reports from here on.
-echo "itest: faults begin"
+itest_line "itest: faults begin"
 
 # 1. Enabling, every site failed in turn.
 # shellcheck disable=SC2086
@@ -189,5 +189,5 @@ stop_masim
 check faults_tier_rmmod_after_run rmmod damon_autotune
 for d in $F $G; do echo N > $d/task-filter; echo Y > $d/ignore-gfp-wait; done
 echo 1 > $G/min-order
-echo "itest: faults end"
+itest_line "itest: faults end"
 kunit_loud

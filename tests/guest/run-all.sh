@@ -33,4 +33,4 @@ case ${1:-} in
 	;;
 esac
 run_file kmemleak kmemleak_check
-echo "itest: done"
+itest_line "itest: done"

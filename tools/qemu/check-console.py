@@ -25,6 +25,10 @@ Counts:
   ok + not ok lines differ from its plan; with --expect (one per file the
   VM must run), an expected file that did not end, or a file that ran
   and was not expected.
+- The guest writes those lines to /dev/kmsg, so they come as kernel
+  records ("[ stamp ] itest: ..."), whole to the end of the line, also
+  where one cut into a line the script was printing; lines the guest
+  echoes itself (benchmark, demo) come without a timestamp.
 - Any other line with "itest:" in it (a kernel message interleaved into
   a check's line on the serial console, a truncated line, ...) is one
   failure: a check result is never dropped.
@@ -53,6 +57,11 @@ import re
 import sys
 
 STAMP = re.compile(r"^\[\s*\d+\.\d+\]\s?")
+# A check line the guest wrote to /dev/kmsg (tests/guest/lib.sh's
+# itest_line): a kernel record, printed whole, from its timestamp to the
+# end of the line, at the start of a line or where it cut into a line the
+# script was still printing (the rest of that line follows on the next).
+KMSG_ITEST = re.compile(r"\[\s*\d+\.\d+\]\s?(itest: .*)$")
 SUITE_STATS = re.compile(r"^# (\S+): pass:(\d+) fail:(\d+) skip:(\d+) total:(\d+)")
 SUBTEST = re.compile(r"^\s+# Subtest: (\S+)$")
 CASE_RESULT = re.compile(r"^    (ok|not ok) \d+ (\S+)(?: # SKIP(?: (.*))?)?$")
@@ -121,6 +130,10 @@ def main():
     with open(args.log, errors="replace") as f:
         raw = [l.rstrip("\r\n") for l in f]
     lines = [STAMP.sub("", l) for l in raw]
+    for i, l in enumerate(raw):
+        m = KMSG_ITEST.search(l)
+        if m:
+            lines[i] = m.group(1)
 
     failures = []
     passed = failed = 0
