@@ -159,6 +159,9 @@ sample() {
 	}
 	FILENAME ~ /meminfo$/ && $3 == "MemTotal:" { tot[$2] = $4 }
 	FILENAME ~ /meminfo$/ && $3 == "MemFree:" { free[$2] = $4 }
+	# Node 0: pages on the per-CPU free lists, which MemFree leaves out.
+	FILENAME == "/proc/zoneinfo" && $1 == "Node" { zn = $2 + 0 }
+	FILENAME == "/proc/zoneinfo" && $1 == "count:" && zn == 0 { pcp0 += $2 }
 	END {
 		getline up < "/proc/uptime"; split(up, u, " ")
 		n = split(ks, kf, " "); ticks = 0
@@ -166,11 +169,11 @@ sample() {
 			if ((getline line < kf[i]) > 0) { split(line, s, " "); ticks += s[14] + s[15] }
 			close(kf[i])
 		}
-		printf "bench: sample t=%.1f hot0=%.1f cold0=%.1f used0_bp=%d free0_bp=%d used1_bp=%d promoted=%.0f demoted=%.0f kdamond_ticks=%d\n", \
+		printf "bench: sample t=%.1f hot0=%.1f cold0=%.1f used0_bp=%d free0_bp=%d used1_bp=%d promoted=%.0f demoted=%.0f kdamond_ticks=%d pcp0_kib=%d\n", \
 			u[1] - t0, pct(hot), pct(cold), bp(0, "used"), bp(0, "free"), bp(1, "used"), \
-			get(pf), get(df), ticks
+			get(pf), get(df), ticks, pcp0 * 4
 	}' "/proc/$masim_pid/numa_maps" /sys/devices/system/node/node0/meminfo \
-		/sys/devices/system/node/node1/meminfo
+		/sys/devices/system/node/node1/meminfo /proc/zoneinfo
 }
 
 # damon_static: the sysfs stats files change only on request, which the

@@ -14,8 +14,9 @@ console logs of such runs and prints the table (for debugging).
 Sample keys (bench-tier.sh's "bench: sample" lines): t (s since the
 variant started), hot0 and cold0 (% of the hot set and of the filler on
 node 0), used0_bp, free0_bp, used1_bp, promoted and demoted (bytes
-migrated since the start), kdamond_ticks (USER_HZ, all kdamonds). The
-start line gives hot_mib, the hot set's size.
+migrated since the start), kdamond_ticks (USER_HZ, all kdamonds),
+pcp0_kib (node 0's pages on the per-CPU free lists, which MemFree leaves
+out). The start line gives hot_mib, the hot set's size.
 """
 import os
 import sys
